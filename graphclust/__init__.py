@@ -1,0 +1,9 @@
+"""graphclust: deep clustering of attributed graphs."""
+
+from .datasets import list_datasets, load_dataset, load_edge_list_graph, make_csbm
+from .graph import Graph
+from .metrics import evaluate
+
+__version__ = "0.1.0"
+
+__all__ = ["Graph", "evaluate", "list_datasets", "load_dataset", "load_edge_list_graph", "make_csbm"]

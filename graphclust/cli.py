@@ -1,0 +1,294 @@
+"""The ``graphclust`` command line: datasets, info, methods, run.
+
+Only this module prints, draws progress bars (stderr) and writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphclust import __version__
+
+EXIT_USAGE = 2
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from graphclust.datasets import dataset_info, list_datasets
+
+    rows = []
+    for name in list_datasets():
+        info = dataset_info(name, args.root)
+        fmt = lambda v: "-" if v is None else str(v)  # noqa: E731
+        status = "embedded" if not info["files"] else ("yes" if info["available"] else
+                 ("download" if info["downloadable"] else "no"))
+        rows.append([name, fmt(info["nodes"]), fmt(info["edges"]), fmt(info["features"]),
+                     fmt(info["classes"]), status, info["description"]])
+    print(_table(rows, ["name", "nodes", "edges", "features", "classes", "local", "description"]))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from graphclust.datasets import dataset_info, load_dataset
+
+    info = dataset_info(args.name, args.root)
+    print(f"{info['name']}: {info['description']}")
+    print(f"expected: nodes={info['nodes']} edges={info['edges']} features={info['features']} "
+          f"classes={info['classes']}")
+    for f in info["files"]:
+        print(f"  {'ok     ' if Path(f).is_file() else 'missing'} {f}")
+    if info["available"] or args.load:
+        g = load_dataset(args.name, args.root, download=args.load)
+        s = g.stats()
+        print("loaded:   " + " ".join(f"{k}={v}" for k, v in s.items() if k != "name"))
+    return 0
+
+
+def _method_params(cls: type) -> dict[str, Any]:
+    sig = inspect.signature(cls.__init__)
+    return {k: p.default for k, p in sig.parameters.items() if k != "self"}
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from graphclust.methods import METHODS
+
+    for name, cls in METHODS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name}  ({cls.__name__}): {doc}")
+        for key, default in _method_params(cls).items():
+            print(f"    {key} = {default!r}")
+    return 0
+
+
+def _parse_value(text: str) -> Any:
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    return text
+
+
+def _resolve_params(cls: type, config: Path | None, sets: list[str]) -> dict[str, Any]:
+    valid = _method_params(cls)
+    params: dict[str, Any] = {}
+    if config is not None:
+        import tomllib
+
+        with open(config, "rb") as f:
+            data = tomllib.load(f)
+        params.update(data.get("params", data))
+    for item in sets:
+        if "=" not in item:
+            raise SystemExit(_usage_error(f"--set expects key=value but got {item!r}."))
+        key, value = item.split("=", 1)
+        params[key.strip()] = _parse_value(value.strip())
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise SystemExit(_usage_error(
+            f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; valid: "
+            + ", ".join(valid)
+        ))
+    return params
+
+
+def _usage_error(msg: str) -> int:
+    print(f"graphclust: error: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _write_atomic(out_dir: Path, files: dict[str, Any]) -> None:
+    """Write every file into a temporary folder, then move them into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".partial-") as tmp:
+        for name, content in files.items():
+            path = Path(tmp) / name
+            if isinstance(content, np.ndarray):
+                np.save(path, content)
+            elif isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        for name in files:
+            os.replace(Path(tmp) / name, out_dir / name)
+
+
+def _progress_callback(bar_holder: dict[str, Any], enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    def callback(phase: str, epoch: int, n_epochs: int, losses: dict[str, float]) -> None:
+        bar = bar_holder.get(phase)
+        if bar is None or epoch == 0:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=n_epochs, desc=phase, file=sys.stderr, leave=False)
+            bar_holder[phase] = bar
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+
+    return callback
+
+
+def run_method(method: str, graph: Any, params: dict[str, Any], *, runs: int, seed: int,
+               device: str, progress: bool) -> dict[str, Any]:
+    """Fit ``method`` ``runs`` times (seeds seed..seed+runs-1); collect metrics per run."""
+    import resource
+
+    from graphclust.methods import METHODS
+    from graphclust.metrics import evaluate
+
+    cls = METHODS[method]
+    n_clusters = params.pop("n_clusters", graph.n_classes)
+    if n_clusters is None:
+        raise SystemExit(_usage_error("the graph has no labels: give the number of clusters "
+                                      "with --set n_clusters=K."))
+    results = []
+    last = None
+    for r in range(runs):
+        model = cls(n_clusters=n_clusters, random_state=seed + r, device=device, **params)
+        bars: dict[str, Any] = {}
+        model.epoch_callback = _progress_callback(bars, progress)
+        t0 = time.perf_counter()
+        model.fit(graph)
+        seconds = time.perf_counter() - t0
+        for bar in bars.values():
+            bar.close()
+        scores = evaluate(graph.labels if graph.labels is not None and (graph.labels >= 0).any()
+                          else None, model.labels_, adjacency=graph.adjacency)
+        scores["seconds"] = seconds
+        scores["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        results.append({"seed": seed + r, **scores})
+        last = model
+        if progress:
+            shown = " ".join(f"{k}={v:.4f}" for k, v in scores.items() if k != "peak_rss_mb")
+            print(f"run {r + 1}/{runs} seed={seed + r}: {shown}", file=sys.stderr)
+    return {"runs": results, "model": last, "n_clusters": n_clusters}
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    keys = [k for k in runs[0] if k != "seed"]
+    return {k: {"mean": float(np.mean([r[k] for r in runs])),
+                "std": float(np.std([r[k] for r in runs]))} for k in keys}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from graphclust.datasets import load_dataset
+    from graphclust.methods import METHODS
+
+    if args.method not in METHODS:
+        return _usage_error(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}.")
+    cls = METHODS[args.method]
+    params = _resolve_params(cls, args.config, args.set or [])
+    graph = load_dataset(args.dataset, args.root)
+    progress = not args.quiet
+    out = run_method(args.method, graph, dict(params), runs=args.runs, seed=args.seed,
+                     device=args.device, progress=progress)
+    summary = summarize(out["runs"])
+    rows = [[k, f"{v['mean']:.4f} ± {v['std']:.4f}"] for k, v in summary.items()]
+    print(f"{args.method} on {graph.name} ({args.runs} run(s), seeds {args.seed}.."
+          f"{args.seed + args.runs - 1})")
+    print(_table(rows, ["metric", "mean ± std"]))
+    if args.out:
+        import torch
+
+        model = out["model"]
+        record = {
+            "method": args.method,
+            "dataset": graph.name,
+            "params": {**model.get_params(), "epoch_callback": None},
+            "runs": out["runs"],
+            "summary": summary,
+            "versions": {"graphclust": __version__, "python": platform.python_version(),
+                         "torch": torch.__version__, "numpy": np.__version__},
+            "device": str(getattr(model, "device_", args.device)),
+            "git_commit": _git_commit(),
+        }
+        record["params"].pop("epoch_callback", None)
+        labels_csv = "node,label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(model.labels_))
+        _write_atomic(Path(args.out), {
+            "metrics.json": json.dumps(record, indent=2, default=str),
+            "labels.csv": labels_csv,
+            "embedding.npy": np.asarray(model.embedding_, dtype=np.float32),
+        })
+        print(f"wrote {args.out}/metrics.json, labels.csv, embedding.npy")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="graphclust", description="Deep clustering of attributed graphs.")
+    p.add_argument("--version", action="version", version=f"graphclust {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", default=None,
+                        help="data root (default: $GRAPHCLUST_DATA or ~/.cache/graphclust)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("datasets", parents=[common], help="list registered datasets and whether each is available")
+    s.set_defaults(func=cmd_datasets)
+
+    s = sub.add_parser("info", parents=[common], help="describe one dataset (and load it if present)")
+    s.add_argument("name")
+    s.add_argument("--load", action="store_true", help="download if missing, then load")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("methods", parents=[common], help="list methods and their parameters with defaults")
+    s.set_defaults(func=cmd_methods)
+
+    s = sub.add_parser("run", parents=[common], help="train a method on a dataset for several seeds")
+    s.add_argument("method")
+    s.add_argument("--dataset", required=True, help="a registered name or a .npz/.mat path")
+    s.add_argument("--runs", type=int, default=1)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="estimator parameter")
+    s.add_argument("--config", type=Path, help="TOML file with estimator parameters")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--out", type=Path, help="folder for metrics.json, labels.csv, embedding.npy")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"graphclust: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,413 @@
+"""The dataset registry: names, files, public addresses, expected statistics, loaders.
+
+``load_dataset(name)`` looks the name up here; ``load_dataset(path)`` reads a Shchur-style
+``.npz`` or a ``.mat`` file given by path. Statistics are those of the shared data README
+(undirected edges = distinct pairs i != j after symmetrising; self-loops dropped).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphclust.graph import Graph, binarize, remove_self_loops, symmetrize
+from graphclust.neighbors import knn_graph
+
+from ._files import MissingDataError, RemoteFile, data_root, ensure_files
+from .formats import (
+    encode_labels,
+    read_edge_txt,
+    read_idx,
+    read_label_txt,
+    read_mat,
+    read_shchur_npz,
+    read_usps_h5,
+)
+from .planetoid import PLANETOID_PARTS, load_planetoid
+from .synthetic import load_digits_graph, make_csbm
+
+__all__ = ["DatasetSpec", "REGISTRY", "register", "list_datasets", "load_dataset", "dataset_info"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    files: tuple[RemoteFile, ...]
+    loader: Callable[..., Graph]
+    stats: dict[str, int | None] = field(default_factory=dict)
+    embedded: bool = False
+
+
+REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    if spec.name in REGISTRY:
+        raise ValueError(f"A dataset named {spec.name!r} is already registered.")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def _clean(a: sp.spmatrix) -> tuple[sp.csr_matrix, int]:
+    """Symmetrise, binarise, drop self-loops; also return how many loops were dropped."""
+    b = binarize(a)
+    loops = int(np.count_nonzero(b.diagonal()))
+    return remove_self_loops(symmetrize(b)), loops
+
+
+# ---------------------------------------------------------------- Planetoid
+_PLANETOID_SHA = {
+    "cora": {
+        "x": "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",
+        "y": "94465c14eb53e04ca262198dcbb2521ee8af60fb3f3d546cd6ca24a511b0e7d1",
+        "tx": "b9afbaa4a400df991f6f02ef677e1e44da55ffc04801fd02f9e673987829226a",
+        "ty": "41f5ac76596a1699cc33f53084a2419e92961c42bb75f36fc38e616d348532ad",
+        "allx": "9419ba2f26f5c35243db64aba110e0f35a04851609e0dc5433450676ca6b8543",
+        "ally": "2b998f5cc7fedc86e7f97ca2498f47a1ffc1462c29e2d578b23bf3f62b6e7d71",
+        "graph": "58f13302f39dde8852dad6fe6d15b89b077b6d7f837626bce671ef80344b383d",
+        "test.index": "297ce89af2b51a6a194181c7dbe1796c6a1cf9cd9349a88383b1b1e227867875",
+    },
+    "citeseer": {
+        "x": "d20de19150741e555de0ed037195630fc194114ebc7fd72ced62810148aa22f6",
+        "y": "8ba87e515d8e3ee3cf52f6d2c5b86aa73f11ecad825a808455209ec26cd54924",
+        "tx": "539a8906a2da97628d212f2fdd668c109a8b3f0d36574b59e5d3fd5b5303da21",
+        "ty": "55e5bd1ba1e733a04598753ad1a8d57957f4b8f89e74519f41f4f4938767e4ce",
+        "allx": "2ac30345d95c9ec933a817ee0bdd6a5f077f8c184a20e696910192d534414668",
+        "ally": "f704b2d986dde6c2669934de1f3ae5696a6cf9455c0f6b2646a2d135ea0a1c95",
+        "graph": "d79a4ef9d3e7169aee8946145f6b7306e35bc79bffad26346cfb94e10e9912a7",
+        "test.index": "2af990671580b6b2df5d158d1038f8292e30c9cd821b5453f399659b25b723d4",
+    },
+    "pubmed": {
+        "x": "fbe9cb5c47200d1b7769a26e579be3b7130b556831f9d850e77c4c74f2599b33",
+        "y": "e6c807633307a07ed659249006536a147c7999c797f11a2560752990181b41b3",
+        "tx": "4eb5f5d0f30f26497eb0ac6ac9719d09c67e284f1ed0385c93f3ef27a671da3d",
+        "ty": "ee2e0d4819d9fbcc403689c3bf2e49face401b605932f093bc58ab6461130fdd",
+        "allx": None,  # not in the shared data: no checksum known to us; shape-checked
+        "ally": "0c37bbe3b5014ec365e9d393cf4791925e5ed94fb194305d74f064a8d7b50f0e",
+        "graph": "5b89f0036ca22909471f1e6558eb42fa06e0c730a577bde5b058b40638f81dc9",
+        "test.index": "b101d421688bbaecbd82e8a18f1e282378d6830f3a37666f28ebc47f844341b5",
+    },
+}
+_PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/ind.{name}.{part}"
+
+
+def _planetoid_files(name: str, parts: tuple[str, ...] = PLANETOID_PARTS) -> tuple[RemoteFile, ...]:
+    return tuple(
+        RemoteFile(
+            f"planetoid/{name}/raw/ind.{name}.{p}",
+            _PLANETOID_URL.format(name=name, part=p),
+            _PLANETOID_SHA[name][p],
+        )
+        for p in parts
+    )
+
+
+def _make_planetoid_loader(name: str) -> Callable[..., Graph]:
+    def load(root: Path, download: bool = True, structure_only: bool = False) -> Graph:
+        raw = root / "planetoid" / name / "raw"
+        if structure_only:
+            # the shared data keeps PubMed's incomplete copy apart, in raw_incomplete/
+            incomplete = root / "planetoid" / name / "raw_incomplete"
+            if not (raw / f"ind.{name}.graph").is_file() and incomplete.is_dir():
+                raw = incomplete
+            else:
+                parts = ("y", "ty", "ally", "graph", "test.index")
+                ensure_files(name, _planetoid_files(name, parts), root, download=download)
+            return load_planetoid(name, raw, structure_only=True)
+        try:
+            ensure_files(name, _planetoid_files(name), root, download=download)
+        except MissingDataError as exc:
+            if (root / "planetoid" / name / "raw_incomplete").is_dir():
+                incomplete = root / "planetoid" / name / "raw_incomplete"
+                have = sorted(p.name for p in incomplete.iterdir())
+                raise MissingDataError(
+                    f"Dataset {name!r}: node features are missing. Only an incomplete copy "
+                    f"exists in {incomplete} ({', '.join(have)}); it lacks "
+                    f"ind.{name}.allx, the features of every non-test node. The graph and "
+                    f"labels load alone with load_dataset({name!r}, structure_only=True).\n{exc}"
+                ) from None
+            raise
+        return load_planetoid(name, raw)
+
+    return load
+
+
+for _name, _desc, _stats in (
+    ("cora", "Cora citation graph (Planetoid)", (2708, 5278, 1433, 7)),
+    ("citeseer", "CiteSeer citation graph (Planetoid; 15 placeholder nodes unlabelled)", (3327, 4552, 3703, 6)),
+    ("pubmed", "PubMed diabetes citation graph (Planetoid)", (19717, 44324, 500, 3)),
+):
+    register(
+        DatasetSpec(
+            _name,
+            _desc,
+            _planetoid_files(_name),
+            _make_planetoid_loader(_name),
+            dict(zip(("nodes", "edges", "features", "classes"), _stats)),
+        )
+    )
+
+
+# ---------------------------------------------------------------- SDCN / AGCN
+def _make_sdcn_loader(name: str, mat_name: str) -> Callable[..., Graph]:
+    def load(root: Path, download: bool = True) -> Graph:
+        d = root / "sdcn" / name
+        files = (
+            RemoteFile(f"sdcn/{name}/{name}_graph.txt"),
+            RemoteFile(f"sdcn/{name}/{name}_label.txt"),
+            RemoteFile(f"sdcn/{name}/{mat_name}"),
+        )
+        ensure_files(name, files, root, download=download)
+        mat = read_mat(d / mat_name)
+        if "fea" not in mat:
+            raise ValueError(f"{d / mat_name}: expected a variable 'fea' (node features).")
+        x = np.asarray(mat["fea"], dtype=np.float32)
+        y = read_label_txt(d / f"{name}_label.txt")
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"{d}: {y.shape[0]} labels but {x.shape[0]} feature rows; files do not match."
+            )
+        a, loops = _clean(read_edge_txt(d / f"{name}_graph.txt", x.shape[0]))
+        return Graph(
+            x, a, encode_labels(y), name,
+            meta={"source": str(d), "format": "sdcn", "self_loops_removed": loops},
+        )
+
+    return load
+
+
+for _name, _mat, _desc, _stats in (
+    ("acm", "acm.mat", "ACM paper graph (SDCN/AGCN)", (3025, 13128, 1870, 3)),
+    ("dblp", "DBLP.mat", "DBLP author graph (SDCN/AGCN)", (4057, 3528, 334, 4)),
+    ("cite", "cite.mat", "CiteSeer as used by SDCN/AGCN (placeholders labelled class 0)", (3327, 4552, 3703, 6)),
+):
+    register(
+        DatasetSpec(
+            _name,
+            _desc,
+            (RemoteFile(f"sdcn/{_name}/{_name}_graph.txt"), RemoteFile(f"sdcn/{_name}/{_mat}")),
+            _make_sdcn_loader(_name, _mat),
+            dict(zip(("nodes", "edges", "features", "classes"), _stats)),
+        )
+    )
+
+
+def _load_usps(root: Path, download: bool = True, k: int = 3, rebuild_knn: bool = False) -> Graph:
+    """USPS with SDCN's k-NN graph (k in 1, 3, 5, 10), or ours (``rebuild_knn=True``)."""
+    files = [RemoteFile("sdcn/usps/usps.h5")]
+    if not rebuild_knn:
+        if k not in (1, 3, 5, 10):
+            raise ValueError(
+                f"SDCN ships USPS graphs for k in (1, 3, 5, 10) but k={k}; pass "
+                "rebuild_knn=True to build a k-NN graph of any k."
+            )
+        files.append(RemoteFile(f"sdcn/usps/usps{k}_graph.txt"))
+    ensure_files("usps", files, root, download=download)
+    x, y = read_usps_h5(root / "sdcn/usps/usps.h5")
+    if rebuild_knn:
+        a = knn_graph(x, k, metric="heat")
+        loops = 0
+    else:
+        a, loops = _clean(read_edge_txt(root / f"sdcn/usps/usps{k}_graph.txt", x.shape[0]))
+    return Graph(x, a, y, "usps", meta={"format": "sdcn", "knn": k, "self_loops_removed": loops})
+
+
+register(
+    DatasetSpec(
+        "usps",
+        "USPS digits, 16x16, with SDCN's symmetrised k-NN graph (k=3)",
+        (RemoteFile("sdcn/usps/usps.h5"), RemoteFile("sdcn/usps/usps3_graph.txt")),
+        _load_usps,
+        {"nodes": 9298, "edges": 21452, "features": 256, "classes": 10},
+    )
+)
+
+
+# ---------------------------------------------------------------- Shchur .npz
+_SHCHUR_URL = "https://github.com/shchur/gnn-benchmark/raw/master/data/npz/{file}"
+
+
+def _graph_from_shchur(path: Path, name: str) -> Graph:
+    d = read_shchur_npz(path)
+    a, loops = _clean(d["adjacency"])
+    y = d["labels"]
+    return Graph(
+        d["features"], a, None if y is None else encode_labels(y), name,
+        meta={"source": str(path), "format": "shchur-npz", "self_loops_removed": loops},
+    )
+
+
+def _make_npz_loader(name: str, rel: str) -> Callable[..., Graph]:
+    def load(root: Path, download: bool = True) -> Graph:
+        (path,) = ensure_files(name, REGISTRY[name].files, root, download=download)
+        return _graph_from_shchur(path, name)
+
+    return load
+
+
+for _name, _dir, _file, _sha, _desc, _stats in (
+    ("amazon-photo", "amazon_photo", "amazon_electronics_photo.npz",
+     "bdb1feb8e6ff42ee44024b04479145029c563fd42fc31bff80af20887ba0439a",
+     "Amazon Photo co-purchase graph (Shchur et al.)", (7650, 119081, 745, 8)),
+    ("coauthor-cs", "coauthor_cs", "ms_academic_cs.npz",
+     "933c745734e78908c7eb77172a673fee0503f30e26e5a99b36814d88534c42e3",
+     "Coauthor CS co-authorship graph (Shchur et al.)", (18333, 81894, 6805, 15)),
+):
+    _rel = f"npz/{_dir}/{_file}"
+    register(
+        DatasetSpec(
+            _name,
+            _desc,
+            (RemoteFile(_rel, _SHCHUR_URL.format(file=_file), _sha),),
+            _make_npz_loader(_name, _rel),
+            dict(zip(("nodes", "edges", "features", "classes"), _stats)),
+        )
+    )
+
+
+# ---------------------------------------------------------------- feature-only
+def _load_coil20(root: Path, download: bool = True, k: int = 10, metric: str = "cosine") -> Graph:
+    (path,) = ensure_files("coil20", (RemoteFile("mat/coil20/COIL20.mat"),), root, download=download)
+    mat = read_mat(path)
+    x = np.asarray(mat["X"], dtype=np.float32) / 255.0
+    y = encode_labels(mat["Y"])
+    return Graph(x, knn_graph(x, k, metric=metric), y, "coil20",  # type: ignore[arg-type]
+                 meta={"format": "mat", "knn": k})
+
+
+def _load_mnist_test(root: Path, download: bool = True, k: int = 10, metric: str = "cosine") -> Graph:
+    img, lab = ensure_files(
+        "mnist-test",
+        (RemoteFile("idx/mnist_test/t10k-images-idx3-ubyte.gz"),
+         RemoteFile("idx/mnist_test/t10k-labels-idx1-ubyte.gz")),
+        root,
+        download=download,
+    )
+    x = read_idx(img).reshape(-1, 28 * 28).astype(np.float32) / 255.0
+    y = read_idx(lab).astype(np.int64)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"{img} has {x.shape[0]} images but {lab} has {y.shape[0]} labels.")
+    return Graph(x, knn_graph(x, k, metric=metric), y, "mnist-test",  # type: ignore[arg-type]
+                 meta={"format": "idx", "knn": k})
+
+
+register(DatasetSpec("coil20", "COIL-20 object images 32x32 with a k-NN graph (k=10)",
+                     (RemoteFile("mat/coil20/COIL20.mat"),), _load_coil20,
+                     {"nodes": 1440, "edges": None, "features": 1024, "classes": 20}))
+register(DatasetSpec("mnist-test", "MNIST test split 28x28 with a k-NN graph (k=10)",
+                     (RemoteFile("idx/mnist_test/t10k-images-idx3-ubyte.gz"),
+                      RemoteFile("idx/mnist_test/t10k-labels-idx1-ubyte.gz")),
+                     _load_mnist_test,
+                     {"nodes": 10000, "edges": None, "features": 784, "classes": 10}))
+
+
+# ---------------------------------------------------------------- embedded
+def _load_digits(root: Path, download: bool = True, k: int = 10, metric: str = "cosine") -> Graph:
+    return load_digits_graph(k, metric)
+
+
+def _load_csbm(root: Path, download: bool = True, **params: Any) -> Graph:
+    return make_csbm(**params)
+
+
+register(DatasetSpec("digits", "scikit-learn's bundled 8x8 digits with a k-NN graph (k=10); offline",
+                     (), _load_digits, {"nodes": 1797, "edges": None, "features": 64, "classes": 10},
+                     embedded=True))
+register(DatasetSpec("csbm", "generated contextual stochastic block model; offline",
+                     (), _load_csbm, {"nodes": 2000, "edges": None, "features": 100, "classes": 5},
+                     embedded=True))
+
+
+# ---------------------------------------------------------------- public API
+def list_datasets() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def dataset_info(name: str, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    spec = _spec(name)
+    base = data_root(root)
+    available = spec.embedded or all((base / f.path).is_file() for f in spec.files)
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        **{k: spec.stats.get(k) for k in ("nodes", "edges", "features", "classes")},
+        "available": available,
+        "downloadable": bool(spec.files) and all(f.url for f in spec.files),
+        "files": [str(base / f.path) for f in spec.files],
+    }
+
+
+def _spec(name: str) -> DatasetSpec:
+    key = name.lower().replace("_", "-")
+    if key not in REGISTRY:
+        raise KeyError(
+            f"Unknown dataset {name!r}. Registered: {', '.join(list_datasets())}; "
+            "or pass a path to a .npz/.mat file, or use load_edge_list_graph for your own data."
+        )
+    return REGISTRY[key]
+
+
+def load_dataset(
+    name: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    **kwargs: Any,
+) -> Graph:
+    """Load a registered dataset by name, or a Shchur-style ``.npz`` / ``.mat`` file by path.
+
+    Parameters
+    ----------
+    name : str or path
+        A name from :func:`list_datasets`, or a path to a ``.npz`` (Shchur format) or a
+        ``.mat`` file (variables ``fea``/``X`` features, ``gnd``/``Y`` labels, ``W``/``A``
+        adjacency; without an adjacency a k-NN graph is built).
+    root : path, optional
+        Data root; default ``$GRAPHCLUST_DATA`` else ``~/.cache/graphclust``.
+    download : bool, default True
+        Fetch missing files with a public address (Planetoid, Shchur) and check SHA-256.
+    **kwargs
+        Loader options, e.g. ``structure_only=True`` (Planetoid), ``k=`` (k-NN datasets),
+        csbm's generator parameters.
+    """
+    p = Path(name)
+    if p.suffix.lower() in (".npz", ".mat"):
+        if not p.is_file():
+            raise FileNotFoundError(f"No such file: {p}")
+        return _load_path(p, **kwargs)
+    spec = _spec(str(name))
+    try:
+        return spec.loader(data_root(root), download=download, **kwargs)
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):
+            raise TypeError(f"load_dataset({spec.name!r}): {exc}") from None
+        raise
+
+
+def _load_path(path: Path, k: int = 10) -> Graph:
+    if path.suffix.lower() == ".npz":
+        return _graph_from_shchur(path, path.stem)
+    mat = read_mat(path)
+    x_key = next((key for key in ("fea", "X", "features", "x") if key in mat), None)
+    if x_key is None:
+        raise ValueError(
+            f"{path}: no feature matrix found; expected one of fea, X, features, x but the "
+            f"file has {sorted(mat)}."
+        )
+    x = mat[x_key]
+    x = sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(x, np.float32)
+    y_key = next((key for key in ("gnd", "Y", "labels", "y") if key in mat), None)
+    y = encode_labels(mat[y_key]) if y_key else None
+    a_key = next((key for key in ("W", "A", "adj", "network") if key in mat), None)
+    if a_key is not None:
+        a, _ = _clean(sp.csr_matrix(mat[a_key]))
+    else:
+        a = knn_graph(x, k)
+    return Graph(x, a, y, path.stem, meta={"source": str(path), "format": "mat"})

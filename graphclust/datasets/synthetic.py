@@ -1,0 +1,91 @@
+"""Embedded datasets that need no files: a contextual stochastic block model and digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphclust.graph import Graph, binarize, remove_self_loops, symmetrize
+from graphclust.neighbors import knn_graph
+
+__all__ = ["make_csbm", "load_digits_graph"]
+
+
+def make_csbm(
+    n_nodes: int = 2000,
+    n_classes: int = 5,
+    avg_degree: float = 5.0,
+    homophily: float = 0.8,
+    n_features: int = 100,
+    feature_signal: float = 1.0,
+    random_state: int | None = 0,
+) -> Graph:
+    """Contextual stochastic block model (Deshpande et al., 2018), sparse and O(N d + N F).
+
+    Classes are drawn uniformly. ``n_nodes * avg_degree / 2`` edges are sampled: each picks
+    a source uniformly, then a target in the same class with probability ``homophily``,
+    otherwise in another class. Features are ``feature_signal * mu_c + noise`` with class
+    means ``mu_c ~ N(0, I / F)`` scaled to unit norm and standard normal noise / sqrt(F),
+    so ``feature_signal`` is the mean-to-noise ratio (0 = features carry no class signal).
+    Duplicate edges and self-loops are dropped, so the realised edge count is a bit lower.
+    """
+    for name, val, lo in (("n_nodes", n_nodes, 2), ("n_classes", n_classes, 1), ("n_features", n_features, 1)):
+        if int(val) != val or val < lo:
+            raise ValueError(f"{name} must be an integer >= {lo} but got {val!r}.")
+    if n_classes > n_nodes:
+        raise ValueError(f"n_classes ({n_classes}) cannot exceed n_nodes ({n_nodes}).")
+    if not 0.0 <= homophily <= 1.0:
+        raise ValueError(f"homophily must lie in [0, 1] but got {homophily!r}.")
+    if avg_degree <= 0:
+        raise ValueError(f"avg_degree must be > 0 but got {avg_degree!r}.")
+    rng = np.random.default_rng(random_state)
+    y = rng.integers(0, n_classes, n_nodes)
+    y[:n_classes] = np.arange(n_classes)  # every class present
+    order = np.argsort(y, kind="stable")
+    starts = np.searchsorted(y[order], np.arange(n_classes))
+    sizes = np.bincount(y, minlength=n_classes)
+
+    m = int(round(n_nodes * avg_degree / 2))
+    src = rng.integers(0, n_nodes, m)
+    same = rng.random(m) < homophily
+    if n_classes == 1:
+        same[:] = True
+    shift = rng.integers(1, max(n_classes, 2), m)
+    tgt_class = np.where(same, y[src], (y[src] + shift) % n_classes)
+    offset = (rng.random(m) * sizes[tgt_class]).astype(np.int64)
+    dst = order[starts[tgt_class] + offset]
+    a = sp.csr_matrix((np.ones(m, np.float32), (src, dst)), shape=(n_nodes, n_nodes))
+    a = remove_self_loops(binarize(symmetrize(a)))
+
+    mu = rng.standard_normal((n_classes, n_features)).astype(np.float32)
+    mu /= np.linalg.norm(mu, axis=1, keepdims=True)
+    noise = rng.standard_normal((n_nodes, n_features)).astype(np.float32) / np.sqrt(n_features)
+    x = feature_signal * mu[y] + noise
+    return Graph(
+        x,
+        a,
+        y,
+        "csbm",
+        meta={
+            "format": "generated",
+            "params": dict(
+                n_nodes=n_nodes,
+                n_classes=n_classes,
+                avg_degree=avg_degree,
+                homophily=homophily,
+                n_features=n_features,
+                feature_signal=feature_signal,
+                random_state=random_state,
+            ),
+        },
+    )
+
+
+def load_digits_graph(k: int = 10, metric: str = "cosine") -> Graph:
+    """scikit-learn's bundled 8x8 digits (1797 x 64, 10 classes) with a k-NN graph."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float32)
+    a = knn_graph(x, k, metric=metric)  # type: ignore[arg-type]
+    return Graph(x, a, d.target.astype(np.int64), "digits", meta={"format": "sklearn", "knn": k})

@@ -1,0 +1,182 @@
+"""Clustering quality: label-based (ACC, NMI, ARI, F1, precision) and graph-based
+(modularity, conductance).
+
+ACC, F1 and precision first match clusters to classes with the Hungarian algorithm on the
+full, possibly rectangular, contingency table (``scipy.optimize.linear_sum_assignment``):
+a cluster left unmatched (more clusters than classes) counts as wrong, never merged.
+Nodes whose true label is ``-1`` (unlabelled) are left out of the label-based scores.
+No input is modified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+__all__ = [
+    "contingency",
+    "match_clusters",
+    "accuracy",
+    "nmi",
+    "ari",
+    "f1_macro",
+    "precision_macro",
+    "modularity",
+    "conductance",
+    "evaluate",
+]
+
+
+def _check_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true).ravel()
+    p = np.asarray(y_pred).ravel()
+    if t.shape != p.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same length but got {t.shape[0]} and {p.shape[0]}."
+        )
+    if t.size == 0:
+        raise ValueError("Expected at least one labelled node but got empty labels.")
+    for name, arr in (("y_true", t), ("y_pred", p)):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"Expected integer {name} but got dtype {arr.dtype}.")
+    keep = t >= 0
+    if not keep.any():
+        raise ValueError("Every y_true is -1 (unlabelled): nothing to score.")
+    return t[keep], p[keep]
+
+
+def contingency(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (table, classes, clusters): ``table[i, j]`` = #nodes of class i in cluster j."""
+    classes, ti = np.unique(y_true, return_inverse=True)
+    clusters, pi = np.unique(y_pred, return_inverse=True)
+    table = np.zeros((classes.size, clusters.size), dtype=np.int64)
+    np.add.at(table, (ti, pi), 1)
+    return table, classes, clusters
+
+
+def match_clusters(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Map each predicted cluster to a class by maximum-weight matching.
+
+    Returns ``y_pred`` relabelled to class ids; clusters without a partner become ``-1``.
+    Only labelled nodes (``y_true >= 0``) inform the matching.
+    """
+    t, p = _check_pair(y_true, y_pred)
+    table, classes, clusters = contingency(t, p)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    mapping = {int(clusters[c]): int(classes[r]) for r, c in zip(rows, cols)}
+    full = np.asarray(y_pred).ravel()
+    return np.array([mapping.get(int(c), -1) for c in full], dtype=np.int64)
+
+
+def accuracy(y_true: Any, y_pred: Any) -> float:
+    """Clustering accuracy: fraction of labelled nodes whose matched cluster is their class."""
+    t, p = _check_pair(y_true, y_pred)
+    table, _, _ = contingency(t, p)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return float(table[rows, cols].sum() / t.size)
+
+
+def nmi(y_true: Any, y_pred: Any) -> float:
+    """Normalised mutual information (arithmetic normalisation, as scikit-learn)."""
+    t, p = _check_pair(y_true, y_pred)
+    return float(normalized_mutual_info_score(t, p))
+
+
+def ari(y_true: Any, y_pred: Any) -> float:
+    t, p = _check_pair(y_true, y_pred)
+    return float(adjusted_rand_score(t, p))
+
+
+def _per_class_prf(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    t, p = _check_pair(y_true, y_pred)
+    table, _, _ = contingency(t, p)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    n_classes = table.shape[0]
+    tp = np.zeros(n_classes)
+    pred_size = np.zeros(n_classes)
+    tp[rows] = table[rows, cols]
+    pred_size[rows] = table[:, cols].sum(axis=0)
+    true_size = table.sum(axis=1)
+    precision = np.divide(tp, pred_size, out=np.zeros(n_classes), where=pred_size > 0)
+    recall = tp / true_size
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(n_classes), where=denom > 0)
+    return f1, precision
+
+
+def f1_macro(y_true: Any, y_pred: Any) -> float:
+    """Macro-F1 over the true classes after Hungarian matching (unmatched class: F1 = 0)."""
+    return float(_per_class_prf(y_true, y_pred)[0].mean())
+
+
+def precision_macro(y_true: Any, y_pred: Any) -> float:
+    """Macro-precision over the true classes after Hungarian matching."""
+    return float(_per_class_prf(y_true, y_pred)[1].mean())
+
+
+def _check_adjacency(adjacency: Any, n: int) -> sp.csr_matrix:
+    a = sp.csr_matrix(adjacency, dtype=np.float64)
+    if a.shape != (n, n):
+        raise ValueError(
+            f"Expected an adjacency of shape ({n}, {n}) for {n} labels but got {a.shape}."
+        )
+    return sp.csr_matrix(a.maximum(a.T))
+
+
+def modularity(adjacency: Any, y_pred: Any) -> float:
+    """Newman's modularity Q = sum_c [ L_c / m - (d_c / 2m)^2 ] of an undirected graph.
+
+    ``L_c`` is the weight inside community c, ``d_c`` its total degree, ``m`` the total
+    edge weight. The adjacency is symmetrised first; a self-loop counts once in ``m``.
+    """
+    p = np.asarray(y_pred).ravel()
+    a = _check_adjacency(adjacency, p.size)
+    _, c = np.unique(p, return_inverse=True)
+    k = c.max() + 1
+    membership = sp.csr_matrix((np.ones(p.size), (np.arange(p.size), c)), shape=(p.size, k))
+    two_m = a.sum()
+    if two_m == 0:
+        return 0.0
+    inside = np.asarray((membership.T @ a @ membership).diagonal()).ravel()
+    degree = np.asarray(membership.T @ np.asarray(a.sum(axis=1)).ravel()).ravel()
+    return float(np.sum(inside / two_m - (degree / two_m) ** 2))
+
+
+def conductance(adjacency: Any, y_pred: Any) -> float:
+    """Mean over clusters of cut(S) / min(vol(S), vol(V \\ S)); lower is better."""
+    p = np.asarray(y_pred).ravel()
+    a = _check_adjacency(adjacency, p.size)
+    _, c = np.unique(p, return_inverse=True)
+    k = c.max() + 1
+    membership = sp.csr_matrix((np.ones(p.size), (np.arange(p.size), c)), shape=(p.size, k))
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    total = deg.sum()
+    vol = np.asarray(membership.T @ deg).ravel()
+    inside = np.asarray((membership.T @ a @ membership).diagonal()).ravel()
+    cut = vol - inside
+    denom = np.minimum(vol, total - vol)
+    scores = np.divide(cut, denom, out=np.zeros(k), where=denom > 0)
+    return float(scores.mean())
+
+
+def evaluate(y_true: Any, y_pred: Any, adjacency: Any = None) -> dict[str, float]:
+    """All scores in one dict: acc, nmi, ari, f1, precision (+ modularity, conductance).
+
+    Label-based scores need ``y_true``; pass ``y_true=None`` to get only the graph scores.
+    """
+    out: dict[str, float] = {}
+    if y_true is not None:
+        out.update(
+            acc=accuracy(y_true, y_pred),
+            nmi=nmi(y_true, y_pred),
+            ari=ari(y_true, y_pred),
+            f1=f1_macro(y_true, y_pred),
+            precision=precision_macro(y_true, y_pred),
+        )
+    if adjacency is not None:
+        out.update(modularity=modularity(adjacency, y_pred), conductance=conductance(adjacency, y_pred))
+    return out

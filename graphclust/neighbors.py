@@ -1,0 +1,91 @@
+"""k-nearest-neighbour graphs for feature-only data (images, tabular data).
+
+The neighbours are found by blocked matrix products with a running top-k in torch,
+so memory stays O(block x N + N k) and 70,000 points take seconds to a minute on two
+cores; scikit-learn's ``kneighbors_graph`` is exact too but materialises far larger
+distance blocks for cosine/heat and is several times slower here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+__all__ = ["knn_graph"]
+
+log = logging.getLogger(__name__)
+
+
+def knn_graph(
+    features: Any,
+    k: int = 10,
+    *,
+    metric: Literal["cosine", "heat"] = "cosine",
+    mutual: bool = False,
+    t: float | None = None,
+    weighted: bool = False,
+    block_size: int = 2048,
+) -> sp.csr_matrix:
+    """Undirected k-NN graph (N, N) as CSR, without self-loops.
+
+    Parameters
+    ----------
+    features : array (N, F), dense or sparse
+    k : int, default 10
+        Neighbours per node (the node itself excluded).
+    metric : {"cosine", "heat"}, default "cosine"
+        "cosine" ranks by cosine similarity; "heat" ranks by Euclidean distance and, if
+        ``weighted``, weighs an edge by exp(-||x_i - x_j||^2 / t) (the heat kernel of SDCN).
+    mutual : bool, default False
+        False keeps an edge when either endpoint lists the other (union, as SDCN's
+        symmetrised graphs); True only when both do.
+    t : float, optional
+        Heat-kernel bandwidth; default: the mean squared distance to the k-th neighbour.
+    weighted : bool, default False
+        Return similarity weights instead of 0/1.
+    block_size : int, default 2048
+        Rows per matrix-product block (memory: block_size x N floats).
+    """
+    if metric not in ("cosine", "heat"):
+        raise ValueError(f"metric must be 'cosine' or 'heat' but got {metric!r}.")
+    x_np = features.toarray() if sp.issparse(features) else np.asarray(features)
+    if x_np.ndim != 2:
+        raise ValueError(f"Expected features of shape (N, F) but got shape {x_np.shape}.")
+    n = x_np.shape[0]
+    if not isinstance(k, (int, np.integer)) or k < 1 or k >= n:
+        raise ValueError(f"k must be an integer in [1, N-1] = [1, {n - 1}] but got {k!r}.")
+    x = torch.as_tensor(np.ascontiguousarray(x_np), dtype=torch.float32)
+    if metric == "cosine":
+        x = torch.nn.functional.normalize(x, dim=1)
+    sq = (x * x).sum(1)
+    idx = torch.empty(n, k, dtype=torch.int64)
+    score = torch.empty(n, k)
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        s = x[start:stop] @ x.T  # (B, N)
+        if metric == "heat":
+            s = 2 * s - sq[start:stop, None] - sq[None, :]  # -||xi - xj||^2
+        s[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
+        v, i = torch.topk(s, k, dim=1)
+        idx[start:stop], score[start:stop] = i, v
+    rows = np.repeat(np.arange(n), k)
+    cols = idx.numpy().ravel()
+    if weighted:
+        if metric == "heat":
+            d2 = -score.numpy().ravel()
+            bw = float(t) if t is not None else float(np.mean(-score[:, -1].numpy())) or 1.0
+            w = np.exp(-np.maximum(d2, 0.0) / bw)
+        else:
+            w = np.clip(score.numpy().ravel(), 0.0, None) + 1e-12
+    else:
+        w = np.ones(rows.size)
+    directed = sp.csr_matrix((w.astype(np.float32), (rows, cols)), shape=(n, n))
+    a = directed.minimum(directed.T) if mutual else directed.maximum(directed.T)
+    a = sp.csr_matrix(a)
+    a.eliminate_zeros()
+    log.debug("knn_graph: N=%d k=%d metric=%s mutual=%s -> %d stored", n, k, metric, mutual, a.nnz)
+    return a
