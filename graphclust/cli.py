@@ -62,7 +62,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _method_params(cls: type) -> dict[str, Any]:
-    sig = inspect.signature(cls.__init__)
+    sig = inspect.signature(cls)
     return {k: p.default for k, p in sig.parameters.items() if k != "self"}
 
 

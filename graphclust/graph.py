@@ -9,7 +9,7 @@ Everything is validated once, here, at the boundary; methods may then trust it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # optional dependencies, imported lazily in the converters
 
 __all__ = ["Graph", "symmetrize", "binarize", "add_self_loops", "remove_self_loops"]
 
-Features = np.ndarray | sp.spmatrix | sp.sparray
+# dense (N, F) array or SciPy sparse matrix; Any because SciPy ships no precise stubs
+Features: TypeAlias = Any
 
 
 def _to_csr(adjacency: Any, name: str = "adjacency") -> sp.csr_matrix:

@@ -60,11 +60,12 @@ class SafeUnpickler(pickle.Unpickler):
             )
         obj = self.ALLOWED[key]
         if obj is None:  # NumPy 2 moved numpy.core to numpy._core
+            import importlib
+
             try:
-                from numpy._core.multiarray import _reconstruct
+                obj = importlib.import_module("numpy._core.multiarray")._reconstruct
             except ImportError:  # NumPy 1.x
-                from numpy.core.multiarray import _reconstruct
-            obj = _reconstruct
+                obj = importlib.import_module("numpy.core.multiarray")._reconstruct
         return obj
 
 
@@ -125,7 +126,13 @@ def load_planetoid(name: str, raw_dir: Path, *, structure_only: bool = False) ->
     if structure_only:
         x: Any = sp.csr_matrix((n, 0), dtype=np.float32)
     else:
+        x_train = safe_load_pickle(part("x"))
         allx, tx = safe_load_pickle(part("allx")), safe_load_pickle(part("tx"))
+        if x_train.shape[0] != y_train.shape[0] or (x_train - allx[: x_train.shape[0]]).nnz:
+            raise ValueError(
+                f"Planetoid {name!r}: ind.{name}.x is not the first rows of ind.{name}.allx; "
+                f"the files in {raw_dir} do not belong together."
+            )
         tx_ext = sp.lil_matrix((full_test.size, tx.shape[1]), dtype=np.float32)
         tx_ext[test_sorted - test_sorted.min(), :] = tx
         x = sp.vstack([sp.csr_matrix(allx), sp.csr_matrix(tx_ext)]).tolil()

@@ -63,7 +63,7 @@ def _clean(a: sp.spmatrix) -> tuple[sp.csr_matrix, int]:
 
 
 # ---------------------------------------------------------------- Planetoid
-_PLANETOID_SHA = {
+_PLANETOID_SHA: dict[str, dict[str, str | None]] = {
     "cora": {
         "x": "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",
         "y": "94465c14eb53e04ca262198dcbb2521ee8af60fb3f3d546cd6ca24a511b0e7d1",
@@ -139,6 +139,7 @@ def _make_planetoid_loader(name: str) -> Callable[..., Graph]:
     return load
 
 
+_stats: tuple[int, ...]
 for _name, _desc, _stats in (
     ("cora", "Cora citation graph (Planetoid)", (2708, 5278, 1433, 7)),
     ("citeseer", "CiteSeer citation graph (Planetoid; 15 placeholder nodes unlabelled)", (3327, 4552, 3703, 6)),

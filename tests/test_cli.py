@@ -1,0 +1,47 @@
+import json
+import subprocess
+import sys
+
+from graphclust.cli import main
+
+from .conftest import requires_data
+
+
+def test_datasets_table(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "embedded" in out and "cora" in out
+
+
+@requires_data
+def test_info_loads_present_dataset(capsys, data_root):
+    assert main(["info", "cora", "--root", str(data_root)]) == 0
+    out = capsys.readouterr().out
+    assert "nodes=2708 edges=5278" in out
+
+
+def test_unknown_dataset_exits_nonzero(capsys):
+    assert main(["info", "nope"]) == 1
+    assert "Unknown dataset 'nope'" in capsys.readouterr().err
+
+
+def test_run_writes_outputs(tmp_path, capsys):
+    assert main(["run", "kmeans", "--dataset", "digits", "--runs", "2", "--out", str(tmp_path), "--quiet"]) == 0
+    rec = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(rec["runs"]) == 2 and rec["summary"]["acc"]["mean"] > 0.6
+    assert (tmp_path / "labels.csv").read_text().startswith("node,label\n0,")
+    assert not any(p.name.startswith(".partial") for p in tmp_path.iterdir())
+
+
+def test_unknown_set_key_exits_2_and_lists_valid(capsys):
+    try:
+        main(["run", "kmeans", "--dataset", "digits", "--set", "bogus=1"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter(s) bogus" in err and "n_init" in err
+
+
+def test_python_dash_m():
+    out = subprocess.run([sys.executable, "-m", "graphclust", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and "graphclust" in out.stdout
