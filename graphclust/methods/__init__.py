@@ -3,9 +3,13 @@
 from graphclust.base import BaseGraphClusterer
 
 from .baselines import KMeansFeatures
+from .dgi import DGI
+from .gmim import GMIM
 
 METHODS: dict[str, type[BaseGraphClusterer]] = {
+    "gmim": GMIM,
+    "dgi": DGI,
     "kmeans": KMeansFeatures,
 }
 
-__all__ = ["METHODS", "KMeansFeatures"]
+__all__ = ["DGI", "GMIM", "METHODS", "KMeansFeatures"]

@@ -1,0 +1,92 @@
+"""A diagonal-covariance Gaussian mixture in torch: e_step, m_step, negative log-likelihood.
+
+scikit-learn's ``GaussianMixture(covariance_type="diag")`` fits the same model but in
+NumPy, so its likelihood cannot carry gradients back into an encoder; GMIM's joint loss
+(eq. 8-9) needs exactly that. The maths are pure functions on tensors (GMIM eq. 10-14),
+computed in log space with log-sum-exp, with a variance floor ``reg_covar`` added as
+scikit-learn does. A component that receives (almost) no responsibility keeps its
+previous mean and variance instead of dividing by zero, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["MixtureParams", "log_gaussian", "e_step", "m_step", "nll", "init_from_labels"]
+
+
+@dataclass
+class MixtureParams:
+    """weights (K,), means (K, D), variances (K, D) of a diagonal Gaussian mixture."""
+
+    weights: torch.Tensor
+    means: torch.Tensor
+    variances: torch.Tensor
+
+
+def log_gaussian(h: torch.Tensor, means: torch.Tensor, variances: torch.Tensor) -> torch.Tensor:
+    """log N(h_i | mu_k, diag(var_k)) for every node and component: (N, D) -> (N, K)."""
+    d = h.shape[1]
+    # (x - mu)^2 / var expanded so no (N, K, D) tensor is formed
+    prec = 1.0 / variances  # (K, D)
+    quad = (h * h) @ prec.T - 2.0 * h @ (means * prec).T + (means * means * prec).sum(1)  # (N, K)
+    log_det = torch.log(variances).sum(1)  # (K,)
+    return -0.5 * (d * math.log(2 * math.pi) + log_det + quad)
+
+
+def e_step(h: torch.Tensor, params: MixtureParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Responsibilities V_ik (eq. 13) and per-node log-likelihood log sum_k pi_k N(h_i|.)."""
+    weighted = log_gaussian(h, params.means, params.variances) + torch.log(params.weights)
+    log_norm = torch.logsumexp(weighted, dim=1)  # (N,)
+    return torch.exp(weighted - log_norm[:, None]), log_norm
+
+
+def m_step(
+    h: torch.Tensor,
+    resp: torch.Tensor,
+    previous: MixtureParams | None = None,
+    reg_covar: float = 1e-6,
+) -> MixtureParams:
+    """Weights, means and diagonal variances from responsibilities (eq. 10-12, 14)."""
+    resp = resp.to(h.dtype)
+    nk = resp.sum(0)  # (K,)
+    tiny = 10 * torch.finfo(h.dtype).eps
+    safe = nk.clamp_min(tiny)
+    means = resp.T @ h / safe[:, None]  # (K, D)
+    variances = resp.T @ (h * h) / safe[:, None] - means * means + reg_covar
+    variances = variances.clamp_min(reg_covar)
+    empty = nk < tiny * h.shape[0]
+    if bool(empty.any()):
+        warnings.warn(
+            f"{int(empty.sum())} mixture component(s) received no responsibility; their "
+            "means and variances are kept from the previous step (weights ~ 0).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        if previous is not None:
+            means = torch.where(empty[:, None], previous.means, means)
+            variances = torch.where(empty[:, None], previous.variances, variances)
+        else:
+            variances = torch.where(empty[:, None], torch.ones_like(variances), variances)
+    weights = safe / safe.sum()
+    return MixtureParams(weights, means, variances)
+
+
+def nll(h: torch.Tensor, params: MixtureParams, reduction: str = "sum") -> torch.Tensor:
+    """Negative log-likelihood of the embedding under the mixture (eq. 8); differentiable in h."""
+    _, log_norm = e_step(h, params)
+    if reduction == "sum":
+        return -log_norm.sum()
+    if reduction == "mean":
+        return -log_norm.mean()
+    raise ValueError(f"reduction must be 'sum' or 'mean' but got {reduction!r}.")
+
+
+def init_from_labels(h: torch.Tensor, labels: torch.Tensor, k: int, reg_covar: float = 1e-6) -> MixtureParams:
+    """Hard-assignment initialisation (as after k-means): one-hot responsibilities -> m_step."""
+    resp = torch.nn.functional.one_hot(labels.long(), k).to(h.dtype)
+    return m_step(h, resp, reg_covar=reg_covar)

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from graphclust.diffusion import dense_guard, gcn_norm, ppr_exact, ppr_topk
+
+
+def triangle_plus_tail():
+    a = np.zeros((5, 5))
+    for i, j in [(0, 1), (1, 2), (0, 2), (2, 3), (3, 4)]:
+        a[i, j] = a[j, i] = 1
+    return sp.csr_matrix(a)
+
+
+def test_gcn_norm_by_hand():
+    a = sp.csr_matrix(np.array([[0, 1], [1, 0]], dtype=float))
+    # A + I = all ones, degrees 2 -> every entry 1/2
+    assert np.allclose(gcn_norm(a).toarray(), 0.5)
+    iso = sp.csr_matrix((3, 3))
+    assert np.allclose(gcn_norm(iso).toarray(), np.eye(3))
+    assert np.allclose(gcn_norm(iso, add_loops=False).toarray(), 0)
+
+
+def test_exact_ppr_equals_closed_form_and_series():
+    a = triangle_plus_tail()
+    alpha = 0.2
+    t = gcn_norm(a).toarray()
+    closed = alpha * np.linalg.inv(np.eye(5) - (1 - alpha) * t)
+    s = ppr_exact(a, alpha)
+    assert np.allclose(s, closed, atol=1e-6)
+    series = sum(alpha * (1 - alpha) ** k * np.linalg.matrix_power(t, k) for k in range(300))
+    assert np.allclose(s, series, atol=1e-5)
+    assert np.allclose(s, s.T, atol=1e-6)
+
+
+def test_sparse_ppr_converges_to_exact():
+    rng = np.random.default_rng(0)
+    a = sp.random(60, 60, density=0.08, random_state=1, data_rvs=lambda n: rng.random(n) + 0.5)
+    exact = ppr_exact(a, 0.15)
+    errs = [np.abs(ppr_topk(a, 0.15, k=None, eps=eps, block_size=17).toarray() - exact).max()
+            for eps in (1e-2, 1e-4, 1e-7)]
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-5
+    top = ppr_topk(a, 0.15, k=5, eps=1e-7)
+    assert np.diff(top.indptr).max() <= 5
+    row = exact[3]
+    assert set(top[3].indices) == set(np.argsort(row)[-5:])
+    full = ppr_topk(a, 0.15, k=60, eps=1e-9)
+    assert np.abs(full.toarray() - exact).max() < 1e-6
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"alpha \(teleport probability\) must lie in \(0, 1\)"):
+        ppr_exact(triangle_plus_tail(), 1.5)
+    with pytest.raises(ValueError, match="k must be a positive integer or None"):
+        ppr_topk(triangle_plus_tail(), k=0)
+    with pytest.raises(MemoryError, match=r"about 240\.0 GB .* use the sparse top-k"):
+        dense_guard(10**5, "exact PPR", 4.0, copies=3)

@@ -1,0 +1,94 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from graphclust import DGI, GMIM, evaluate, make_csbm
+from graphclust.nn.infomax import InfomaxModel, infomax_loss, row_normalize
+
+SMALL = dict(hidden=16, n_init=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return make_csbm(n_nodes=300, n_classes=3, avg_degree=6, homophily=0.9, n_features=20,
+                     feature_signal=1.0, random_state=0)
+
+
+def test_row_normalize():
+    x = np.array([[1.0, 3.0], [0.0, 0.0]])
+    assert np.allclose(row_normalize(x), [[0.25, 0.75], [0, 0]])
+
+
+def test_infomax_loss_by_hand():
+    pos, neg = torch.tensor([0.0, 0.0]), torch.tensor([0.0, 0.0])
+    assert float(infomax_loss(pos, neg)) == pytest.approx(np.log(2))
+    m = InfomaxModel(4, 3)
+    x, s = torch.eye(4), torch.eye(4)
+    p, q, h = m(x, s, torch.tensor([1, 0, 3, 2]))
+    assert p.shape == (4,) and q.shape == (4,) and h.shape == (4, 3)
+
+
+def test_dgi_clusters_a_planted_partition(graph):
+    model = DGI(3, max_epochs=150, random_state=0, **SMALL).fit(graph)
+    assert model.embedding_.shape == (300, 16)
+    assert evaluate(graph.labels, model.labels_)["acc"] > 0.8
+
+
+def test_gmim_fit_repeatable_and_fit_predict(graph):
+    kw = dict(pretrain_epochs=60, n_epochs=20, omega=10.0, random_state=3, **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = GMIM(3, **kw).fit(graph)
+        b = GMIM(3, **kw).fit_predict(graph)
+    assert np.array_equal(a.labels_, b)
+    assert a.predict_proba().shape == (300, 3)
+    assert np.allclose(a.predict_proba().sum(1), 1)
+    assert set(a.history_) >= {"pretrain/mi", "joint/mi", "joint/nll", "joint/beta"}
+    assert a.history_["joint/beta"][0] == 0.0 and a.history_["joint/beta"][-1] > 0
+    assert evaluate(graph.labels, a.labels_)["acc"] > 0.8
+
+
+def test_fit_leaves_global_rng_untouched(graph):
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    GMIM(3, pretrain_epochs=3, n_epochs=2, random_state=0, **SMALL).fit(graph)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_exact_ppr_path_and_guard(graph):
+    m = GMIM(3, pretrain_epochs=5, n_epochs=2, ppr_k=None, random_state=0, **SMALL).fit(graph)
+    assert m.labels_.shape == (300,)
+    with pytest.raises(MemoryError, match="over the max_dense_gb=1e-06 budget"):
+        GMIM(3, ppr_k=None, max_dense_gb=1e-6, **SMALL).fit(graph)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_clusters=0), "n_clusters must be an integer >= 1"),
+        (dict(n_clusters=500), "Expected n_nodes >= n_clusters"),
+        (dict(hidden=-1), "hidden must be an integer >= 1"),
+        (dict(lr=0.0), "lr must be a finite number > 0"),
+        (dict(diffusion="heat"), "diffusion must be 'none' or 'ppr'"),
+        (dict(nll_reduction="max"), "nll_reduction must be 'sum' or 'mean'"),
+        (dict(assign="dbscan"), "assign must be 'kmeans' or 'mixture'"),
+        (dict(device="tpu"), "device must be 'auto', 'cpu' or 'cuda"),
+    ],
+)
+def test_bad_parameters(graph, kwargs, match):
+    params = dict(n_clusters=3, pretrain_epochs=2, n_epochs=1, hidden=8)
+    params.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        GMIM(**params).fit(graph)
+
+
+def test_not_a_graph_and_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(TypeError, match="Expected a graphclust.Graph but got ndarray"):
+        GMIM(2).fit(np.ones((4, 2)))
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        GMIM(2).predict_proba()

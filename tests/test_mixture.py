@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.mixture import GaussianMixture
+
+from graphclust.mixture import MixtureParams, e_step, init_from_labels, log_gaussian, m_step, nll
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(4, 0.5, (40, 3))])
+    return x
+
+
+def test_log_gaussian_matches_scipy():
+    from scipy.stats import multivariate_normal
+
+    x = data()
+    means = np.array([[0.0, 1, 2], [1, 1, 1]])
+    var = np.array([[1.0, 2, 3], [0.5, 0.5, 0.5]])
+    got = log_gaussian(torch.tensor(x), torch.tensor(means), torch.tensor(var)).numpy()
+    for k in range(2):
+        ref = multivariate_normal(means[k], np.diag(var[k])).logpdf(x)
+        assert np.allclose(got[:, k], ref)
+
+
+def test_em_matches_sklearn_diag():
+    x = data()
+    gm = GaussianMixture(2, covariance_type="diag", max_iter=1, init_params="random_from_data", random_state=0)
+    gm.fit(x)  # one EM iteration from its init; compare one of our steps from its fitted state
+    p = MixtureParams(torch.tensor(gm.weights_), torch.tensor(gm.means_), torch.tensor(gm.covariances_))
+    resp, log_norm = e_step(torch.tensor(x), p)
+    assert np.allclose(resp.numpy(), gm.predict_proba(x), atol=1e-8)
+    assert np.allclose(log_norm.numpy(), gm.score_samples(x))
+    new = m_step(torch.tensor(x), resp, reg_covar=gm.reg_covar)
+    _, ref_resp = gm._estimate_log_prob_resp(x)
+    from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
+
+    w, mu, cov = _estimate_gaussian_parameters(x, np.exp(ref_resp), gm.reg_covar, "diag")
+    assert np.allclose(new.weights.numpy(), w / w.sum())
+    assert np.allclose(new.means.numpy(), mu) and np.allclose(new.variances.numpy(), cov)
+    assert float(nll(torch.tensor(x), p, "mean")) == pytest.approx(-gm.score(x))
+
+
+def test_empty_component_warns_and_keeps_previous():
+    x = torch.tensor(data())
+    prev = init_from_labels(x, torch.tensor([0] * 40 + [1] * 30 + [2] * 30), 3)
+    resp = torch.zeros(100, 3)
+    resp[:, 0] = 1.0
+    with pytest.warns(RuntimeWarning, match="received no responsibility"):
+        p = m_step(x, resp, prev)
+    assert torch.equal(p.means[2], prev.means[2]) and torch.isfinite(p.variances).all()
+    assert float(p.weights[2]) < 1e-6
+
+
+def test_nll_is_differentiable_and_reduction_checked():
+    x = torch.tensor(data(), requires_grad=True)
+    p = init_from_labels(x.detach(), torch.tensor([0] * 60 + [1] * 40), 2)
+    nll(x, p).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    with pytest.raises(ValueError, match="reduction must be 'sum' or 'mean'"):
+        nll(x, p, "max")
