@@ -117,7 +117,6 @@ class DGI(BaseGraphClusterer):
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
         check_positive_int("hidden", self.hidden)
-        check_positive_int("max_epochs", self.max_epochs)
         check_positive_int("patience", self.patience)
         check_positive_int("n_init", self.n_init)
         check_positive_float("lr", self.lr)
@@ -134,7 +133,12 @@ class DGI(BaseGraphClusterer):
         return x, to_torch(s, device)
 
     def _pretrain(
-        self, x: torch.Tensor, s: torch.Tensor, device: torch.device, rng: np.random.Generator
+        self,
+        x: torch.Tensor,
+        s: torch.Tensor,
+        device: torch.device,
+        rng: np.random.Generator,
+        max_epochs: int,
     ) -> InfomaxModel:
         model = InfomaxModel(x.shape[1], self.hidden).to(device)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
@@ -143,16 +147,17 @@ class DGI(BaseGraphClusterer):
             x,
             s,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             patience=self.patience,
             generator=gen,
-            on_epoch=lambda e, v: self._log_epoch("pretrain", e, self.max_epochs, mi=v),
+            on_epoch=lambda e, v: self._log_epoch("pretrain", e, max_epochs, mi=v),
         )
         return model
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+        check_positive_int("max_epochs", self.max_epochs)
         x, s = self._prepare(graph, device)
-        model = self._pretrain(x, s, device, rng)
+        model = self._pretrain(x, s, device, rng, self.max_epochs)
         model.eval()
         with torch.no_grad():
             self.embedding_ = model.encoder(x, s).cpu().numpy()

@@ -141,12 +141,9 @@ class GMIM(DGI):
     #: EM iterations when fitting the mixture on the final embedding
     max_em_iter = 100
 
-    @property
-    def max_epochs(self) -> int:  # the DGI pre-training loop reads this name
-        return self.pretrain_epochs
-
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
+        check_positive_int("pretrain_epochs", self.pretrain_epochs)
         check_positive_int("n_epochs", self.n_epochs, minimum=0)
         check_positive_int("em_steps", self.em_steps)
         check_positive_int("grad_steps", self.grad_steps)
@@ -165,7 +162,7 @@ class GMIM(DGI):
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
         x, s = self._prepare(graph, device)
-        model = self._pretrain(x, s, device, rng)  # step 2
+        model = self._pretrain(x, s, device, rng, self.pretrain_epochs)  # step 2
         model.eval()
         with torch.no_grad():
             h = model.encoder(x, s)
