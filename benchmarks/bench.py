@@ -1,0 +1,111 @@
+"""Regenerate a paper table: ``python benchmarks/bench.py TABLE [--seeds S] [--out DIR]``.
+
+Each run (row x dataset x seed) happens in a fresh child process so its peak memory
+(ru_maxrss) and time are its own. Labels are used only for scoring the final labels.
+Writes DIR/TABLE.md and DIR/TABLE.json (default DIR: results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(threads)
+    from graphclust import evaluate, load_dataset
+    from graphclust.evaluation import linear_probe
+    from graphclust.methods import METHODS
+
+    g = load_dataset(dataset)
+    t0 = time.perf_counter()
+    model = METHODS[method](n_clusters=g.n_classes, random_state=seed, **params).fit(g)
+    seconds = time.perf_counter() - t0
+    out: dict[str, Any] = {"seed": seed, "seconds": seconds,
+                           **evaluate(g.labels, model.labels_, adjacency=g.adjacency)}
+    if method == "dgi" and "split" in g.meta:
+        out["probe_acc"] = linear_probe(model.embedding_, g.labels, g.meta["split"])
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def fmt(values: list[float], scale: float = 100.0) -> str:
+    return f"{scale * np.mean(values):.2f} ± {scale * np.std(values):.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("table")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--out", type=Path, default=Path("results"))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--datasets", nargs="*", help="restrict a multi-dataset table")
+    args = p.parse_args(argv)
+    tables = tomllib.loads((HERE / "tables.toml").read_text().replace("nan", "nan"))
+    if args.table not in tables:
+        print(f"unknown table {args.table!r}; choose from {', '.join(tables)}", file=sys.stderr)
+        return 2
+    spec = tables[args.table]
+    metrics = spec["metrics"]
+    jobs = []
+    for i, row in enumerate(spec["rows"]):
+        datasets = [row["dataset"]] if "dataset" in row else (args.datasets or spec["datasets"])
+        for ds in datasets:
+            paper = row.get("paper") or (spec.get("paper", {}).get(ds, [None] * (i + 1))[i]
+                                         if spec.get("paper", {}).get(ds) else None)
+            jobs.append((row["label"], row["method"], ds, row.get("params", {}), paper))
+    results = []
+    lines = [f"# {spec['title']}", "",
+             f"{args.seeds} seeds (0..{args.seeds - 1}), final labels (no label-based selection); "
+             "ours as mean ± std, paper beside it, Δ = ours − paper.", "",
+             "| row | dataset | " + " | ".join(f"{m} (ours) | {m} (paper) | Δ" for m in metrics)
+             + " | seconds | peak MB |",
+             "|" + "---|" * (2 + 3 * len(metrics) + 2)]
+    for label, method, ds, params, paper in jobs:
+        runs = []
+        for seed in range(args.seeds):
+            with ProcessPoolExecutor(max_workers=1) as ex:
+                r = ex.submit(one_run, method, ds, params, seed, args.threads).result()
+            runs.append(r)
+            print(f"{label} {ds} seed {seed}: " + " ".join(
+                f"{m}={r[m]:.4f}" for m in metrics if m in r) + f" {r['seconds']:.1f}s "
+                f"{r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
+        cells = []
+        for j, m in enumerate(metrics):
+            ours = [r[m] for r in runs if m in r]
+            ref = None if paper is None else paper[j]
+            ours_s = fmt(ours) if ours else "–"
+            ref_s = "–" if ref is None or (isinstance(ref, float) and math.isnan(ref)) else f"{ref:.2f}"
+            delta = (f"{100 * np.mean(ours) - ref:+.2f}" if ours and ref_s != "–" else "–")
+            cells += [ours_s, ref_s, delta]
+        secs = [r["seconds"] for r in runs]
+        mem = [r["peak_mb"] for r in runs]
+        lines.append(f"| {label} | {ds} | " + " | ".join(cells)
+                     + f" | {np.mean(secs):.1f} ± {np.std(secs):.1f} | {max(mem):.0f} |")
+        results.append({"row": label, "method": method, "dataset": ds, "params": params,
+                        "paper": paper, "runs": runs})
+    args.out.mkdir(parents=True, exist_ok=True)
+    md = "\n".join(lines) + "\n\nCommand: `python benchmarks/bench.py " + " ".join(
+        sys.argv[1:] if argv is None else argv) + "`\n"
+    (args.out / f"{args.table}.md").write_text(md)
+    (args.out / f"{args.table}.json").write_text(json.dumps(results, indent=2, default=str))
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
