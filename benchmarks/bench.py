@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("results"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--datasets", nargs="*", help="restrict a multi-dataset table")
+    p.add_argument("--rows", nargs="*", type=int, help="only these rows (0-based) of the table")
     args = p.parse_args(argv)
     tables = tomllib.loads((HERE / "tables.toml").read_text().replace("nan", "nan"))
     if args.table not in tables:
@@ -63,12 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     metrics = spec["metrics"]
     jobs = []
     for i, row in enumerate(spec["rows"]):
+        if args.rows is not None and i not in args.rows:
+            continue
         datasets = [row["dataset"]] if "dataset" in row else (args.datasets or spec["datasets"])
         for ds in datasets:
             paper = row.get("paper") or (spec.get("paper", {}).get(ds, [None] * (i + 1))[i]
                                          if spec.get("paper", {}).get(ds) else None)
             jobs.append((row["label"], row["method"], ds, row.get("params", {}), paper))
-    results = []
+    results: list[dict[str, Any]] = []
+    md = ""
     lines = [f"# {spec['title']}", "",
              f"{args.seeds} seeds (0..{args.seeds - 1}), final labels (no label-based selection); "
              "ours as mean ± std, paper beside it, Δ = ours − paper.", "",
@@ -98,13 +102,21 @@ def main(argv: list[str] | None = None) -> int:
                      + f" | {np.mean(secs):.1f} ± {np.std(secs):.1f} | {max(mem):.0f} |")
         results.append({"row": label, "method": method, "dataset": ds, "params": params,
                         "paper": paper, "runs": runs})
-    args.out.mkdir(parents=True, exist_ok=True)
-    md = "\n".join(lines) + "\n\nCommand: `python benchmarks/bench.py " + " ".join(
-        sys.argv[1:] if argv is None else argv) + "`\n"
-    (args.out / f"{args.table}.md").write_text(md)
-    (args.out / f"{args.table}.json").write_text(json.dumps(results, indent=2, default=str))
+        md = write(args.out, args.table, lines, results, argv)  # after every row: no loss on a stop
     print(md)
     return 0
+
+
+def write(out: Path, table: str, lines: list[str], results: list[dict[str, Any]],
+          argv: list[str] | None) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    md = "\n".join(lines) + "\n\nCommand: `python benchmarks/bench.py " + " ".join(
+        sys.argv[1:] if argv is None else argv) + "`\n"
+    for name, text in ((f"{table}.md", md), (f"{table}.json", json.dumps(results, indent=2, default=str))):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(out / name)
+    return md
 
 
 if __name__ == "__main__":

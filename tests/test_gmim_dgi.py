@@ -92,3 +92,14 @@ def test_not_a_graph_and_not_fitted():
         GMIM(2).fit(np.ones((4, 2)))
     with pytest.raises(NotFittedError, match="not fitted yet"):
         GMIM(2).predict_proba()
+
+
+def test_linear_probe_separable_and_bad_split():
+    from graphclust.evaluation import linear_probe
+
+    z = np.vstack([np.eye(2)[[0] * 10], np.eye(2)[[1] * 10]]) + 0.01
+    y = np.array([0] * 10 + [1] * 10)
+    split = {"train": np.array([0, 1, 10, 11]), "test": np.arange(2, 10)}
+    assert linear_probe(z, y, split) == 1.0
+    with pytest.raises(ValueError, match="'test' is missing"):
+        linear_probe(z, y, {"train": split["train"]})

@@ -192,7 +192,7 @@ class GMIM(DGI):
                     loss = self.omega * l_mi + beta * l_nll
                     loss.backward()
                     opt.step()
-                self._log_epoch("joint", epoch, self.n_epochs, mi=float(l_mi), nll=float(l_nll),
+                self._log_epoch("joint", epoch, self.n_epochs, mi=l_mi.item(), nll=l_nll.item(),
                                 beta=beta)
         if caught:
             warnings.warn(
