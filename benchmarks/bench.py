@@ -13,12 +13,12 @@ import math
 import resource
 import sys
 import time
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 HERE = Path(__file__).resolve().parent
 
