@@ -228,7 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         record = {
             "method": args.method,
             "dataset": graph.name,
-            "params": {**model.get_params(), "epoch_callback": None},
+            "params": model.get_params(),
             "runs": out["runs"],
             "summary": summary,
             "versions": {"graphclust": __version__, "python": platform.python_version(),
@@ -236,7 +236,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             "device": str(getattr(model, "device_", args.device)),
             "git_commit": _git_commit(),
         }
-        record["params"].pop("epoch_callback", None)
         labels_csv = "node,label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(model.labels_))
         _write_atomic(Path(args.out), {
             "metrics.json": json.dumps(record, indent=2, default=str),

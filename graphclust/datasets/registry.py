@@ -245,7 +245,7 @@ def _graph_from_shchur(path: Path, name: str) -> Graph:
     )
 
 
-def _make_npz_loader(name: str, rel: str) -> Callable[..., Graph]:
+def _make_npz_loader(name: str) -> Callable[..., Graph]:
     def load(root: Path, download: bool = True) -> Graph:
         (path,) = ensure_files(name, REGISTRY[name].files, root, download=download)
         return _graph_from_shchur(path, name)
@@ -267,7 +267,7 @@ for _name, _dir, _file, _sha, _desc, _stats in (
             _name,
             _desc,
             (RemoteFile(_rel, _SHCHUR_URL.format(file=_file), _sha),),
-            _make_npz_loader(_name, _rel),
+            _make_npz_loader(_name),
             dict(zip(("nodes", "edges", "features", "classes"), _stats)),
         )
     )
