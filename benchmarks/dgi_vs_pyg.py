@@ -25,7 +25,13 @@ def main() -> None:
 
     from graphclust import load_dataset
     from graphclust.diffusion import gcn_norm
-    from graphclust.nn.infomax import InfomaxModel, infomax_loss, row_normalize, to_torch
+    from graphclust.nn.infomax import (
+        FixedMatrix,
+        InfomaxModel,
+        infomax_loss,
+        row_normalize,
+        to_torch,
+    )
 
     g = load_dataset("cora")
     dev = torch.device("cpu")
@@ -33,7 +39,8 @@ def main() -> None:
 
     # ours
     torch.manual_seed(0)
-    x, s = to_torch(xn, dev), to_torch(gcn_norm(g.adjacency), dev)
+    x = FixedMatrix(to_torch(xn, dev))
+    s = FixedMatrix(to_torch(gcn_norm(g.adjacency), dev))
     ours = InfomaxModel(x.shape[1], 512)
     opt = torch.optim.Adam(ours.parameters(), lr=1e-3)
     t0 = time.perf_counter()

@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from graphclust import DGI, GMIM, evaluate, make_csbm
-from graphclust.nn.infomax import InfomaxModel, infomax_loss, row_normalize
+from graphclust.nn.infomax import (
+    FixedMatrix,
+    InfomaxModel,
+    _PReLU,
+    infomax_loss,
+    row_normalize,
+)
 
 SMALL = dict(hidden=16, n_init=2, device="cpu")
 
@@ -19,6 +25,29 @@ def graph():
 def test_row_normalize():
     x = np.array([[1.0, 3.0], [0.0, 0.0]])
     assert np.allclose(row_normalize(x), [[0.25, 0.75], [0, 0]])
+
+
+def test_fixed_sparse_matmul_gradient_matches_dense():
+    gen = torch.Generator().manual_seed(0)
+    dense = torch.rand(6, 5, generator=gen, dtype=torch.float64)
+    dense[dense < 0.5] = 0  # a non-symmetric sparse pattern
+    m = FixedMatrix(dense.to_sparse_csr())
+    assert m.sparse and m.shape == (6, 5)
+    b = torch.randn(5, 3, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: m @ v, (b,))
+    out = m @ b
+    torch.testing.assert_close(out, dense @ b)
+    g = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(out, b, g)
+    torch.testing.assert_close(grad, dense.T @ g)
+
+
+def test_prelu_matches_torch_and_gradcheck():
+    z = torch.tensor([[-2.0, -0.5, 0.0, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
+    a = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(_PReLU.apply(z, a), torch.nn.functional.prelu(z, a.reshape(1)))
+    zz = torch.tensor([[-2.0, -0.5, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_PReLU.apply, (zz, a))
 
 
 def test_infomax_loss_by_hand():

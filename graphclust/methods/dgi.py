@@ -21,7 +21,13 @@ from sklearn.cluster import KMeans
 from graphclust.base import BaseGraphClusterer, check_positive_float, check_positive_int
 from graphclust.diffusion import DEFAULT_MAX_DENSE_GB, gcn_norm, ppr_exact, ppr_topk
 from graphclust.graph import Graph
-from graphclust.nn.infomax import InfomaxModel, row_normalize, to_torch, train_infomax
+from graphclust.nn.infomax import (
+    FixedMatrix,
+    InfomaxModel,
+    row_normalize,
+    to_torch,
+    train_infomax,
+)
 
 __all__ = ["DGI", "propagation_matrix"]
 
@@ -125,17 +131,17 @@ class DGI(BaseGraphClusterer):
                 f"Graph {graph.name!r} has no node features (F = 0); DGI needs features."
             )
 
-    def _prepare(self, graph: Graph, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def _prepare(self, graph: Graph, device: torch.device) -> tuple[FixedMatrix, FixedMatrix]:
         s = propagation_matrix(
             graph, self.diffusion, self.alpha, self.ppr_k, self.ppr_eps, self.max_dense_gb
         )
         x = to_torch(row_normalize(graph.features, only_nonnegative=True), device)
-        return x, to_torch(s, device)
+        return FixedMatrix(x), FixedMatrix(to_torch(s, device))
 
     def _pretrain(
         self,
-        x: torch.Tensor,
-        s: torch.Tensor,
+        x: FixedMatrix,
+        s: FixedMatrix,
         device: torch.device,
         rng: np.random.Generator,
         max_epochs: int,

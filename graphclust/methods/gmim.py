@@ -171,7 +171,9 @@ class GMIM(DGI):
         with torch.no_grad():
             h = model.encoder(x, s)
         init_labels = torch.as_tensor(self._kmeans(h.cpu().numpy(), rng), device=device)
-        params = init_from_labels(h.double(), init_labels, self.n_clusters, self.reg_covar)  # step 3
+        # the joint loop runs the mixture in float32 like the encoder (twice as fast here as
+        # float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
+        params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
 
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
@@ -181,18 +183,20 @@ class GMIM(DGI):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
             for epoch in range(self.n_epochs):  # step 4
-                with torch.no_grad():
-                    h = model.encoder(x, s).double()
-                    for _ in range(self.em_steps):
-                        resp, _ = e_step(h, params)
-                        params = m_step(h, resp, params, self.reg_covar)
                 beta = math.tanh(c * epoch)
-                for _ in range(self.grad_steps):
+                for step in range(self.grad_steps):
                     perm = torch.randperm(n, generator=gen).to(device)
                     opt.zero_grad()
                     pos, neg, h_grad = model(x, s, perm)
+                    if step == 0:
+                        # EM with the encoder fixed (eq. 10-14): the clean embedding of this
+                        # forward pass is H at the current weights, so it serves both steps
+                        h = h_grad.detach()
+                        for _ in range(self.em_steps):
+                            resp, _ = e_step(h, params)
+                            params = m_step(h, resp, params, self.reg_covar)
                     l_mi = infomax_loss(pos, neg)
-                    l_nll = nll(h_grad.double(), params, self.nll_reduction)
+                    l_nll = nll(h_grad, params, self.nll_reduction)
                     loss = self.omega * l_mi + beta * l_nll
                     loss.backward()
                     opt.step()
@@ -209,6 +213,8 @@ class GMIM(DGI):
         with torch.no_grad():
             h = model.encoder(x, s)
             hd = h.double()
+            params = MixtureParams(*(p.double() for p in (params.weights, params.means,
+                                                            params.variances)))
             # fit the mixture on the final embedding: EM to convergence (this is the whole
             # "MI + GMM" ablation when n_epochs = 0), then the responsibilities
             previous = -np.inf
