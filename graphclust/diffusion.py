@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from graphclust.graph import add_self_loops, symmetrize
 
-__all__ = ["gcn_norm", "ppr_exact", "ppr_topk", "dense_guard"]
+__all__ = ["gcn_norm", "row_norm", "ppr_exact", "ppr_topk", "dense_guard"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,22 @@ def gcn_norm(adjacency: Any, *, add_loops: bool = True) -> sp.csr_matrix:
     np.divide(1.0, np.sqrt(deg), out=inv_sqrt, where=deg > 0)
     d = sp.diags(inv_sqrt.astype(np.float32))
     return sp.csr_matrix(d @ a @ d, dtype=np.float32)
+
+
+def row_norm(adjacency: Any, *, add_loops: bool = True) -> sp.csr_matrix:
+    """Random-walk normalisation D^-1 (A + I) (float32 CSR): rows sum to 1.
+
+    What the SDCN / AGCN code uses (its ``normalize``), where the AGCN paper writes the
+    symmetric :func:`gcn_norm`. ``A`` is symmetrised first; isolated nodes keep a zero row
+    without self-loops.
+    """
+    a = symmetrize(sp.csr_matrix(adjacency, dtype=np.float32))
+    if add_loops:
+        a = add_self_loops(a, 1.0)
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    inv = np.zeros_like(deg)
+    np.divide(1.0, deg, out=inv, where=deg > 0)
+    return sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ a, dtype=np.float32)
 
 
 def dense_guard(n: int, what: str, max_dense_gb: float, copies: int = 3) -> None:

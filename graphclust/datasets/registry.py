@@ -231,6 +231,51 @@ register(
 )
 
 
+def _make_sdcn_txt_loader(name: str, default_k: int) -> Callable[..., Graph]:
+    """SDCN's text layout for feature-only data: ``<name>.txt`` (N x d floats),
+    ``<name>_label.txt`` and the k-NN graph ``<name><k>_graph.txt``; ``rebuild_knn=True``
+    builds our own k-NN graph (heat kernel, symmetrised) from the features instead."""
+
+    def load(root: Path, download: bool = True, k: int = default_k,
+             rebuild_knn: bool = False) -> Graph:
+        d = root / "sdcn" / name
+        files = [RemoteFile(f"sdcn/{name}/{name}.txt"), RemoteFile(f"sdcn/{name}/{name}_label.txt")]
+        if not rebuild_knn:
+            files.append(RemoteFile(f"sdcn/{name}/{name}{k}_graph.txt"))
+        ensure_files(name, files, root, download=download)
+        x = np.loadtxt(d / f"{name}.txt", dtype=np.float32, ndmin=2)
+        y = read_label_txt(d / f"{name}_label.txt")
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"{d}: {y.shape[0]} labels but {x.shape[0]} feature rows; files do not match."
+            )
+        if rebuild_knn:
+            a, loops = knn_graph(x, k, metric="heat"), 0
+        else:
+            a, loops = _clean(read_edge_txt(d / f"{name}{k}_graph.txt", x.shape[0]))
+        return Graph(x, a, encode_labels(y), name,
+                     meta={"source": str(d), "format": "sdcn", "knn": k, "self_loops_removed": loops})
+
+    return load
+
+
+for _name, _k, _desc, _stats in (
+    ("hhar", 5, "HHAR sensor records (SDCN/AGCN; k=5 kNN graph). Not in the shared data: unverified",
+     (10299, None, 561, 6)),
+    ("reut", 3, "Reuters 10k subset (SDCN/AGCN; k=3 kNN graph). Not in the shared data: unverified",
+     (10000, None, 2000, 4)),
+):
+    register(
+        DatasetSpec(
+            _name,
+            _desc,
+            (RemoteFile(f"sdcn/{_name}/{_name}.txt"), RemoteFile(f"sdcn/{_name}/{_name}_label.txt")),
+            _make_sdcn_txt_loader(_name, _k),
+            dict(zip(("nodes", "edges", "features", "classes"), _stats)),
+        )
+    )
+
+
 # ---------------------------------------------------------------- Shchur .npz
 _SHCHUR_URL = "https://github.com/shchur/gnn-benchmark/raw/master/data/npz/{file}"
 

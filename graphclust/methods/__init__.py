@@ -2,6 +2,7 @@
 
 from graphclust.base import BaseGraphClusterer
 
+from .agcn import AGCN
 from .baselines import KMeansFeatures
 from .dgi import DGI
 from .gmim import GMIM
@@ -9,7 +10,8 @@ from .gmim import GMIM
 METHODS: dict[str, type[BaseGraphClusterer]] = {
     "gmim": GMIM,
     "dgi": DGI,
+    "agcn": AGCN,
     "kmeans": KMeansFeatures,
 }
 
-__all__ = ["DGI", "GMIM", "METHODS", "KMeansFeatures"]
+__all__ = ["AGCN", "DGI", "GMIM", "METHODS", "KMeansFeatures"]

@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from graphclust import AGCN, evaluate, load_dataset, make_csbm
+from graphclust.diffusion import row_norm
+from graphclust.nn.autoencoder import Autoencoder, pretrain_autoencoder
+from graphclust.nn.dec import kl_clustering_loss, student_t_assignment, target_distribution
+from graphclust.nn.infomax import FixedMatrix
+
+
+def test_student_t_by_hand():
+    z = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    mu = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    q = student_t_assignment(z, mu, nu=1.0)
+    # node 0: distances^2 (0, 9) -> kernels (1, 1/10); node 1: (25, 16) -> (1/26, 1/17)
+    expected = torch.tensor([[1.0, 0.1], [1 / 26, 1 / 17]])
+    torch.testing.assert_close(q, expected / expected.sum(1, keepdim=True))
+    with pytest.raises(ValueError, match="nu .* must be > 0"):
+        student_t_assignment(z, mu, nu=0.0)
+
+
+def test_target_distribution_by_hand_and_sharper():
+    q = torch.tensor([[0.6, 0.4], [0.2, 0.8]])
+    f = q.sum(0)  # (0.8, 1.2)
+    w = q**2 / f
+    torch.testing.assert_close(target_distribution(q), w / w.sum(1, keepdim=True))
+    p = target_distribution(q)
+    assert p[0, 0] > q[0, 0] and p[1, 1] > q[1, 1]  # sharpened towards the confident class
+
+
+def test_kl_loss_zero_on_equal_and_batchmean():
+    p = torch.tensor([[0.5, 0.5], [0.9, 0.1]])
+    assert float(kl_clustering_loss(p, p)) == pytest.approx(0.0, abs=1e-7)
+    q = torch.full((2, 2), 0.5)
+    expected = (0.9 * np.log(0.9 / 0.5) + 0.1 * np.log(0.1 / 0.5)) / 2
+    assert float(kl_clustering_loss(p, q)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_row_norm_rows_sum_to_one():
+    a = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
+    s = row_norm(a).toarray()
+    np.testing.assert_allclose(s.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(s[1], [1 / 3, 1 / 3, 1 / 3], rtol=1e-6)
+
+
+def test_autoencoder_widths_sparse_input_and_pretraining():
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(64, 20, generator=gen) < 0.2).float()
+    torch.manual_seed(0)
+    ae = Autoencoder(20, [16, 8, 4])
+    x_hat, hs = ae(x)
+    assert x_hat.shape == (64, 20) and [h.shape[1] for h in hs] == [16, 8, 4]
+    # sparse input through FixedMatrix gives the same encoding
+    xs = FixedMatrix(x.to_sparse_csr())
+    torch.testing.assert_close(ae.encode(xs)[-1], hs[-1], rtol=1e-5, atol=1e-6)
+    before = float(torch.nn.functional.mse_loss(x_hat, x).detach())
+    after = pretrain_autoencoder(ae, x, epochs=30, batch_size=16, lr=1e-2, generator=gen)
+    assert after < before
+    with pytest.raises(ValueError, match="widths must be"):
+        Autoencoder(20, [16, 0])
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return make_csbm(n_nodes=240, n_classes=3, avg_degree=6, homophily=0.9, n_features=40,
+                     feature_signal=1.5, random_state=0)
+
+
+SMALL = dict(widths=(32, 32, 64, 8), pretrain_epochs=20, n_iter=40, batch_size=64)
+
+
+def test_agcn_clusters_planted_partition_and_is_repeatable(graph):
+    m1 = AGCN(3, random_state=1, keep_label_history=True, **SMALL).fit(graph)
+    m2 = AGCN(3, random_state=1, **SMALL).fit(graph)
+    np.testing.assert_array_equal(m1.labels_, m2.labels_)
+    assert evaluate(graph.labels, m1.labels_)["acc"] > 0.8
+    assert m1.label_history_.shape == (SMALL["n_iter"] + 1, graph.n_nodes)
+    np.testing.assert_array_equal(m1.label_history_[-1], m1.labels_)
+    np.testing.assert_allclose(m1.predict_proba().sum(1), 1.0, rtol=1e-5)
+    assert m1.embedding_.shape == (graph.n_nodes, 8)
+    assert set(m1.history_) >= {"pretrain/recon", "train/recon", "train/kl_q", "train/kl_z"}
+
+
+@pytest.mark.parametrize("kwargs", [dict(fusion_h=False), dict(scale_fusion="equal"),
+                                    dict(adj_norm="row")])
+def test_agcn_ablation_switches_run(graph, kwargs):
+    m = AGCN(3, random_state=0, **{**SMALL, "n_iter": 5}, **kwargs).fit(graph)
+    assert m.labels_.shape == (graph.n_nodes,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(widths=(10,)), "widths must list at least two"),
+        (dict(widths=(10, 0)), "widths must list at least two"),
+        (dict(scale_fusion="max"), "scale_fusion must be"),
+        (dict(adj_norm="col"), "adj_norm must be"),
+        (dict(lambda_q=-1.0), "lambda_q must be a finite number >= 0"),
+        (dict(lr=0.0), "lr must be a finite number > 0"),
+        (dict(n_iter=-1), "n_iter must be an integer >= 0"),
+    ],
+)
+def test_agcn_bad_parameters(graph, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AGCN(3, **kwargs).fit(graph)
+
+
+@pytest.mark.parametrize("name, d, c", [("hhar", 561, 6), ("reut", 2000, 4)])
+def test_sdcn_text_loaders_on_generated_files(tmp_path, name, d, c):
+    # HHAR / Reuters features are not in the shared data: same feature width and class
+    # count, fewer rows, written in SDCN's text layout
+    rng = np.random.default_rng(0)
+    n, k = 60, 3
+    folder = tmp_path / "sdcn" / name
+    folder.mkdir(parents=True)
+    np.savetxt(folder / f"{name}.txt", rng.random((n, d)), fmt="%.4f")
+    np.savetxt(folder / f"{name}_label.txt", rng.integers(0, c, n), fmt="%d")
+    edges = [(i, (i + j) % n) for i in range(n) for j in range(1, k + 1)]
+    np.savetxt(folder / f"{name}{k}_graph.txt", np.array(edges), fmt="%d")
+    g = load_dataset(name, root=tmp_path, download=False, k=k)
+    assert (g.n_nodes, g.n_features) == (n, d)
+    assert g.adjacency.nnz == 2 * n * k  # symmetrised ring of width k
+    g2 = load_dataset(name, root=tmp_path, download=False, k=5, rebuild_knn=True)
+    assert g2.n_nodes == n and g2.adjacency.nnz >= n * 5
+    np.savetxt(folder / f"{name}_label.txt", rng.integers(0, c, n - 1), fmt="%d")
+    with pytest.raises(ValueError, match="labels but .* feature rows"):
+        load_dataset(name, root=tmp_path, download=False, k=k)
