@@ -259,19 +259,20 @@ def _make_sdcn_txt_loader(name: str, default_k: int) -> Callable[..., Graph]:
     return load
 
 
-for _name, _k, _desc, _stats in (
+_txt_specs: tuple[tuple[str, int, str, tuple[int | None, ...]], ...] = (
     ("hhar", 5, "HHAR sensor records (SDCN/AGCN; k=5 kNN graph). Not in the shared data: unverified",
      (10299, None, 561, 6)),
     ("reut", 3, "Reuters 10k subset (SDCN/AGCN; k=3 kNN graph). Not in the shared data: unverified",
      (10000, None, 2000, 4)),
-):
+)
+for _tname, _tk, _tdesc, _tstats in _txt_specs:
     register(
         DatasetSpec(
-            _name,
-            _desc,
-            (RemoteFile(f"sdcn/{_name}/{_name}.txt"), RemoteFile(f"sdcn/{_name}/{_name}_label.txt")),
-            _make_sdcn_txt_loader(_name, _k),
-            dict(zip(("nodes", "edges", "features", "classes"), _stats)),
+            _tname,
+            _tdesc,
+            (RemoteFile(f"sdcn/{_tname}/{_tname}.txt"), RemoteFile(f"sdcn/{_tname}/{_tname}_label.txt")),
+            _make_sdcn_txt_loader(_tname, _tk),
+            dict(zip(("nodes", "edges", "features", "classes"), _tstats)),
         )
     )
 

@@ -36,6 +36,7 @@ class Autoencoder(nn.Module):
     def encode(self, x: torch.Tensor | FixedMatrix) -> list[torch.Tensor]:
         """All encoder outputs [H_1, ..., H_l]; H_l (the embedding) is linear, the rest ReLU."""
         first = self.encoder[0]
+        assert isinstance(first, nn.Linear)
         if isinstance(x, FixedMatrix):
             h = x @ first.weight.T + first.bias
         else:
