@@ -83,6 +83,10 @@ def _parse_value(text: str) -> Any:
             return conv(text)
         except ValueError:
             pass
+    if text[:1] in "([" and text[-1:] in ")]":  # a list of numbers, e.g. widths=500,500,2000,10
+        text = text[1:-1]
+    if "," in text:
+        return tuple(_parse_value(part.strip()) for part in text.split(",") if part.strip())
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"

@@ -45,3 +45,21 @@ def test_unknown_set_key_exits_2_and_lists_valid(capsys):
 def test_python_dash_m():
     out = subprocess.run([sys.executable, "-m", "graphclust", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "graphclust" in out.stdout
+
+
+def test_parse_set_values():
+    from graphclust.cli import _parse_value
+
+    assert _parse_value("3") == 3 and _parse_value("0.5") == 0.5
+    assert _parse_value("(32,32,64,8)") == (32, 32, 64, 8)
+    assert _parse_value("500,500") == (500, 500)
+    assert _parse_value("false") is False and _parse_value("none") is None
+    assert _parse_value("row") == "row"
+
+
+def test_run_agcn_with_tuple_widths(tmp_path, capsys):
+    out = tmp_path / "r"
+    rc = main(["run", "agcn", "--dataset", "csbm", "--set", "widths=(16,16,32,4)",
+               "--set", "n_iter=5", "--set", "pretrain_epochs=2", "--out", str(out)])
+    assert rc == 0
+    assert json.loads((out / "metrics.json").read_text())["params"]["widths"] == [16, 16, 32, 4]
