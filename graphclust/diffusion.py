@@ -62,9 +62,9 @@ def row_norm(adjacency: Any, *, add_loops: bool = True) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ a, dtype=np.float32)
 
 
-def dense_guard(n: int, what: str, max_dense_gb: float, copies: int = 3) -> None:
-    """Refuse dense N x N work that would need more than ``max_dense_gb``."""
-    need = copies * n * n * 8 / 1e9
+def dense_guard(n: int, what: str, max_dense_gb: float, copies: float = 1.0) -> None:
+    """Refuse dense N x N float32 work that would need more than ``max_dense_gb``."""
+    need = copies * n * n * 4 / 1e9
     if need > max_dense_gb:
         raise MemoryError(
             f"{what} needs a dense {n} x {n} matrix, about {need:.1f} GB of working memory, "
@@ -87,12 +87,30 @@ def ppr_exact(
     t = gcn_norm(adjacency)
     n = t.shape[0]
     dense_guard(n, "exact PPR", max_dense_gb)
-    m = np.eye(n) - (1.0 - alpha) * t.toarray().astype(np.float64)
-    # T is symmetric, so M is symmetric positive definite: a Cholesky-based solve is exact
-    from scipy.linalg import cho_factor, cho_solve
+    # M = I - (1 - alpha) T is symmetric positive definite with eigenvalues in
+    # [alpha, 2 - alpha] (well conditioned, so float32 is accurate to ~1e-6). One N x N
+    # float32 array is allocated and LAPACK's Cholesky factorisation and inversion
+    # (potrf, potri) work in place in it, then the upper triangle is mirrored in blocks.
+    from scipy.linalg import lapack
 
-    s = alpha * cho_solve(cho_factor(m), np.eye(n))
-    return s.astype(np.float32)
+    m = t.toarray()
+    m *= -(1.0 - alpha)
+    m[np.diag_indices(n)] += 1.0
+    m = m.T  # symmetric: the transpose is the same matrix, in the Fortran order LAPACK wants
+    c, info = lapack.spotrf(m, lower=0, overwrite_a=1, clean=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Cholesky factorisation of I - (1-alpha)T failed (info={info}).")
+    inv, info = lapack.spotri(c, lower=0, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"inversion of I - (1-alpha)T failed (info={info}).")
+    block = 1024
+    for start in range(0, n, block):  # upper triangle -> lower, block by block
+        stop = min(start + block, n)
+        inv[start:stop, :start] = inv[:start, start:stop].T
+        tile = inv[start:stop, start:stop]
+        tile[np.tril_indices(stop - start, -1)] = tile.T[np.tril_indices(stop - start, -1)]
+    inv *= alpha
+    return np.asarray(inv.T)  # symmetric; .T is C-ordered without a copy
 
 
 def ppr_topk(

@@ -53,5 +53,5 @@ def test_bad_arguments():
         ppr_exact(triangle_plus_tail(), 1.5)
     with pytest.raises(ValueError, match="k must be a positive integer or None"):
         ppr_topk(triangle_plus_tail(), k=0)
-    with pytest.raises(MemoryError, match=r"about 240\.0 GB .* use the sparse top-k"):
+    with pytest.raises(MemoryError, match=r"about 120\.0 GB .* use the sparse top-k"):
         dense_guard(10**5, "exact PPR", 4.0, copies=3)
