@@ -238,8 +238,10 @@ class AGCN(BaseGraphClusterer):
             np.asarray(feats.toarray() if sp.issparse(feats) else feats, dtype=np.float32),
             device=device,
         )
-        # sparse first layers when the features are (binary bag-of-words: ACM 4.5% dense)
-        x = FixedMatrix(to_torch(sp.csr_matrix(feats), device))
+        # sparse first layers when the features are (binary bag-of-words: ACM 4.5% dense);
+        # otherwise the dense reconstruction target serves as the input too
+        density = float(torch.count_nonzero(x_dense)) / max(1, x_dense.numel())
+        x = FixedMatrix(to_torch(sp.csr_matrix(feats), device) if density < 0.3 else x_dense)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         net = AGCNNetwork(
             graph.n_features, [int(w) for w in self.widths], self.n_clusters,
