@@ -1,10 +1,17 @@
 """graphclust: deep clustering of attributed graphs."""
 
-from .datasets import list_datasets, load_dataset, load_edge_list_graph, make_csbm
+from .datasets import (
+           list_datasets,
+           load_dataset,
+           load_edge_list_graph,
+           load_feature_graph,
+           make_csbm,
+)
 from .graph import Graph
 from .methods import AGCN, DGI, GMIM
 from .metrics import evaluate
 
 __version__ = "0.1.0"
 
-__all__ = ["AGCN", "DGI", "GMIM", "Graph", "evaluate", "list_datasets", "load_dataset", "load_edge_list_graph", "make_csbm"]
+__all__ = ["AGCN", "DGI", "GMIM", "Graph", "evaluate", "list_datasets", "load_dataset", "load_edge_list_graph",
+           "load_feature_graph", "make_csbm"]

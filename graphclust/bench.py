@@ -1,8 +1,13 @@
-"""Regenerate a paper table: ``python benchmarks/bench.py TABLE [--seeds S] [--out DIR]``.
+"""Regenerate a paper table: ``graphclust bench TABLE [--seeds S] [--out DIR]``.
+
+(``python benchmarks/bench.py TABLE`` is the same command.) The tables and every
+parameter value, each traced to its source, live in ``graphclust/tables.toml``.
 
 Each run (row x dataset x seed) happens in a fresh child process so its peak memory
 (ru_maxrss) and time are its own. Labels are used only for scoring the final labels.
-Writes DIR/TABLE.md and DIR/TABLE.json (default DIR: results/).
+Writes DIR/TABLE.md and DIR/TABLE.json (default DIR: results/TABLE/), rewritten after
+every row so a stopped run keeps what it finished. Like the CLI, this module prints
+(progress on stderr, the table on stdout); the estimators never do.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ from typing import Any
 import numpy as np
 import tomllib
 
-HERE = Path(__file__).resolve().parent
+TABLES = Path(__file__).resolve().parent / "tables.toml"
+
+
+def load_tables() -> dict[str, Any]:
+    """The paper tables of ``tables.toml`` by name."""
+    return tomllib.loads(TABLES.read_text())
 
 
 def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
@@ -47,7 +57,7 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
         scores = [evaluate(g.labels, lab) for lab in model.label_history_]
         for m in ("acc", "nmi", "ari", "f1"):
             out[f"oracle_{m}"] = max(s[m] for s in scores)
-    if method == "dgi" and "split" in g.meta:
+    if method == "dgi" and "split" in g.meta and g.labels is not None:
         out["probe_acc"] = linear_probe(model.embedding_, g.labels, g.meta["split"])
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
@@ -58,18 +68,42 @@ def fmt(values: list[float], scale: float = 100.0) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("table")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--out", type=Path, default=Path("results"))
-    p.add_argument("--threads", type=int, default=2)
+    p = argparse.ArgumentParser(prog="graphclust bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("table", help="a table of tables.toml, e.g. gmim-table2; 'list' lists them")
+    p.add_argument("--seeds", type=int, default=10, help="seeds 0..S-1 per row (default 10)")
+    p.add_argument("--out", type=Path, help="output folder (default results/TABLE)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads per run (default 2)")
     p.add_argument("--datasets", nargs="*", help="restrict a multi-dataset table")
     p.add_argument("--rows", nargs="*", type=int, help="only these rows (0-based) of the table")
-    args = p.parse_args(argv)
-    tables = tomllib.loads((HERE / "tables.toml").read_text().replace("nan", "nan"))
+
+
+def run(args: argparse.Namespace) -> int:
+    tables = load_tables()
+    if args.table == "list":
+        for name, spec in tables.items():
+            print(f"{name}: {spec['title']}")
+        return 0
     if args.table not in tables:
-        print(f"unknown table {args.table!r}; choose from {', '.join(tables)}", file=sys.stderr)
+        print(f"graphclust: error: unknown table {args.table!r}; choose from "
+              f"{', '.join(tables)}.", file=sys.stderr)
         return 2
+    if args.seeds < 1:
+        print(f"graphclust: error: --seeds must be >= 1 but got {args.seeds}.", file=sys.stderr)
+        return 2
+    if args.out is None:
+        args.out = Path("results") / args.table
+    command = " ".join(
+        ["graphclust bench", args.table, f"--seeds {args.seeds}"]
+        + ([f"--datasets {' '.join(args.datasets)}"] if args.datasets else [])
+        + ([f"--rows {' '.join(map(str, args.rows))}"] if args.rows else [])
+        + [f"--out {args.out}"]
+    )
     spec = tables[args.table]
     metrics = spec["metrics"]
     jobs = []
@@ -126,16 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                                            if m in ("acc", "nmi", "ari", "f1")) + " |",
             "|" + "---|" * (2 + 2 * sum(m in ("acc", "nmi", "ari", "f1") for m in metrics)),
             *oracle_lines]
-        md = write(args.out, args.table, lines + oracle, results, argv)  # after every row: no loss on a stop
+        md = write(args.out, args.table, lines + oracle, results, command)  # after every row: no loss on a stop
     print(md)
     return 0
 
 
 def write(out: Path, table: str, lines: list[str], results: list[dict[str, Any]],
-          argv: list[str] | None) -> str:
+          command: str) -> str:
     out.mkdir(parents=True, exist_ok=True)
-    md = "\n".join(lines) + "\n\nCommand: `python benchmarks/bench.py " + " ".join(
-        sys.argv[1:] if argv is None else argv) + "`\n"
+    md = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
     for name, text in ((f"{table}.md", md), (f"{table}.json", json.dumps(results, indent=2, default=str))):
         tmp = out / f".{name}.tmp"
         tmp.write_text(text)

@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,19 +134,32 @@ def _git_commit() -> str | None:
 
 
 def _write_atomic(out_dir: Path, files: dict[str, Any]) -> None:
-    """Write every file into a temporary folder, then move them into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".partial-") as tmp:
+    """Write every file, or none: all go into a hidden temporary folder first.
+
+    A new ``out_dir`` appears whole (one rename of the folder). Into an existing one the
+    finished files are moved one by one, each move atomic, so no file is ever half-written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
+    try:
         for name, content in files.items():
-            path = Path(tmp) / name
+            path = tmp / name
             if isinstance(content, np.ndarray):
-                np.save(path, content)
+                with open(path, "wb") as f:
+                    np.save(f, content)
             elif isinstance(content, bytes):
                 path.write_bytes(content)
             else:
                 path.write_text(content)
+        if not out_dir.exists():
+            os.rename(tmp, out_dir)
+            return
         for name in files:
-            os.replace(Path(tmp) / name, out_dir / name)
+            os.replace(tmp / name, out_dir / name)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _progress_callback(bar_holder: dict[str, Any], enabled: bool) -> Any:
@@ -208,46 +222,113 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 "std": float(np.std([r[k] for r in runs]))} for k in keys}
 
 
+def _print_summary(method: str, graph: Any, runs: int, seed: int,
+                   summary: dict[str, dict[str, float]]) -> None:
+    rows = [[k, f"{v['mean']:.4f} ± {v['std']:.4f}"] for k, v in summary.items()]
+    print(f"{method} on {graph.name} ({runs} run(s), seeds {seed}..{seed + runs - 1})")
+    print(_table(rows, ["metric", "mean ± std"]))
+
+
+def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],
+                   summary: dict[str, dict[str, float]], *, device: str, plots: bool,
+                   progress: bool) -> None:
+    """metrics.json, labels.csv, embedding.npy, the PNGs and report.html, all or none."""
+    import torch
+
+    from graphclust import report
+
+    model = out["model"]
+    record = {
+        "method": method,
+        "dataset": graph.name,
+        "params": model.get_params(),
+        "runs": out["runs"],
+        "summary": summary,
+        "versions": {"graphclust": __version__, "python": platform.python_version(),
+                     "torch": torch.__version__, "numpy": np.__version__},
+        "device": str(getattr(model, "device_", device)),
+        "git_commit": _git_commit(),
+    }
+    ids = graph.meta.get("node_ids") or range(graph.n_nodes)
+    labels_csv = "node,label\n" + "".join(f"{_csv(i)},{c}\n" for i, c in zip(ids, model.labels_))
+    embedding = getattr(model, "embedding_", None)  # a baseline without one: the features
+    embedding = np.asarray(graph.dense_features() if embedding is None else embedding,
+                           dtype=np.float32)
+    files: dict[str, Any] = {
+        "metrics.json": json.dumps(record, indent=2, default=str),
+        "labels.csv": labels_csv,
+        "embedding.npy": embedding,
+    }
+    images: dict[str, bytes] = {}
+    if plots:
+        if progress:
+            print("drawing the embedding map and the training curves ...", file=sys.stderr)
+        true = graph.labels if graph.labels is not None else None
+        title = f"{method} on {graph.name}, seed {out['runs'][-1]['seed']}"
+        images["embedding.png"] = report.embedding_map(embedding, model.labels_, true, title=title)
+        images["training.png"] = report.loss_curves(getattr(model, "history_", {}), title=title)
+        files.update(images)
+    files["report.html"] = report.html_report(record, images)
+    _write_atomic(out_dir, files)
+    print(f"wrote {out_dir}/: " + ", ".join(files))
+
+
+def _csv(value: Any) -> str:
+    text = str(value)
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from graphclust.datasets import load_dataset
     from graphclust.methods import METHODS
 
     if args.method not in METHODS:
         return _usage_error(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}.")
-    cls = METHODS[args.method]
-    params = _resolve_params(cls, args.config, args.set or [])
+    params = _resolve_params(METHODS[args.method], args.config, args.set or [])
     graph = load_dataset(args.dataset, args.root)
+    return _fit_and_report(args, args.method, graph, params)
+
+
+def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
+                    params: dict[str, Any]) -> int:
+    if args.runs < 1:
+        return _usage_error(f"--runs must be >= 1 but got {args.runs}.")
     progress = not args.quiet
-    out = run_method(args.method, graph, dict(params), runs=args.runs, seed=args.seed,
+    out = run_method(method, graph, dict(params), runs=args.runs, seed=args.seed,
                      device=args.device, progress=progress)
     summary = summarize(out["runs"])
-    rows = [[k, f"{v['mean']:.4f} ± {v['std']:.4f}"] for k, v in summary.items()]
-    print(f"{args.method} on {graph.name} ({args.runs} run(s), seeds {args.seed}.."
-          f"{args.seed + args.runs - 1})")
-    print(_table(rows, ["metric", "mean ± std"]))
+    _print_summary(method, graph, args.runs, args.seed, summary)
     if args.out:
-        import torch
-
-        model = out["model"]
-        record = {
-            "method": args.method,
-            "dataset": graph.name,
-            "params": model.get_params(),
-            "runs": out["runs"],
-            "summary": summary,
-            "versions": {"graphclust": __version__, "python": platform.python_version(),
-                         "torch": torch.__version__, "numpy": np.__version__},
-            "device": str(getattr(model, "device_", args.device)),
-            "git_commit": _git_commit(),
-        }
-        labels_csv = "node,label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(model.labels_))
-        _write_atomic(Path(args.out), {
-            "metrics.json": json.dumps(record, indent=2, default=str),
-            "labels.csv": labels_csv,
-            "embedding.npy": np.asarray(model.embedding_, dtype=np.float32),
-        })
-        print(f"wrote {args.out}/metrics.json, labels.csv, embedding.npy")
+        _write_outputs(Path(args.out), method, graph, out, summary, device=args.device,
+                       plots=not args.no_plots, progress=progress)
     return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from graphclust.datasets import load_edge_list_graph, load_feature_graph
+    from graphclust.methods import METHODS
+
+    if args.method not in METHODS:
+        return _usage_error(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}.")
+    if (args.edges is None) == (args.knn is None):
+        return _usage_error("give either --edges FILE (a graph) or --knn K (build a k-NN graph "
+                            "from the features), not both and not neither.")
+    params = _resolve_params(METHODS[args.method], args.config, args.set or [])
+    params["n_clusters"] = args.k
+    if args.edges is not None:
+        graph = load_edge_list_graph(args.edges, args.features, args.labels)
+    else:
+        graph = load_feature_graph(args.features, args.labels, knn=args.knn)
+    if not args.quiet:
+        s = graph.stats()
+        print("loaded: " + " ".join(f"{k}={v}" for k, v in s.items()), file=sys.stderr)
+    return _fit_and_report(args, args.method, graph, params)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from graphclust import bench
+
+    return bench.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,11 +357,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="estimator parameter")
     s.add_argument("--config", type=Path, help="TOML file with estimator parameters")
-    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    s.add_argument("--out", type=Path, help="folder for metrics.json, labels.csv, embedding.npy")
-    s.add_argument("--quiet", action="store_true", help="no progress output")
+    _fit_arguments(s)
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("cluster", parents=[common], help="cluster your own graph (edge list) "
+                       "or feature table (k-NN graph)")
+    s.add_argument("--features", required=True, type=Path,
+                   help="node features: .csv/.tsv/.txt (optional id column first), .npy or .npz")
+    s.add_argument("--edges", type=Path, help="edge list: 'source,target[,weight]' per line")
+    s.add_argument("--knn", type=int, help="no edge list: build the k-NN graph with this k")
+    s.add_argument("--labels", type=Path, help="optional true labels, for scoring only")
+    s.add_argument("--k", type=int, required=True, help="number of clusters")
+    s.add_argument("--method", default="gmim")
+    s.add_argument("--runs", type=int, default=1)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="estimator parameter")
+    s.add_argument("--config", type=Path, help="TOML file with estimator parameters")
+    _fit_arguments(s)
+    s.set_defaults(func=cmd_cluster)
+
+    from graphclust import bench
+
+    s = sub.add_parser("bench", help="regenerate a paper table (mean ± std over seeds, "
+                       "beside the paper's numbers)")
+    bench.add_arguments(s)
+    s.set_defaults(func=cmd_bench)
     return p
+
+
+def _fit_arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--out", type=Path, help="folder for metrics.json, labels.csv, "
+                   "embedding.npy, embedding.png, training.png and report.html")
+    s.add_argument("--no-plots", action="store_true", help="skip the PNGs (t-SNE takes time)")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from graphclust.cli import main
 
 from .conftest import requires_data
@@ -26,7 +28,8 @@ def test_unknown_dataset_exits_nonzero(capsys):
 
 
 def test_run_writes_outputs(tmp_path, capsys):
-    assert main(["run", "kmeans", "--dataset", "digits", "--runs", "2", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["run", "kmeans", "--dataset", "digits", "--runs", "2", "--out", str(tmp_path),
+                 "--quiet", "--no-plots"]) == 0
     rec = json.loads((tmp_path / "metrics.json").read_text())
     assert len(rec["runs"]) == 2 and rec["summary"]["acc"]["mean"] > 0.6
     assert (tmp_path / "labels.csv").read_text().startswith("node,label\n0,")
@@ -34,10 +37,9 @@ def test_run_writes_outputs(tmp_path, capsys):
 
 
 def test_unknown_set_key_exits_2_and_lists_valid(capsys):
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["run", "kmeans", "--dataset", "digits", "--set", "bogus=1"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "unknown parameter(s) bogus" in err and "n_init" in err
 
@@ -63,3 +65,144 @@ def test_run_agcn_with_tuple_widths(tmp_path, capsys):
                "--set", "n_iter=5", "--set", "pretrain_epochs=2", "--out", str(out)])
     assert rc == 0
     assert json.loads((out / "metrics.json").read_text())["params"]["widths"] == [16, 16, 32, 4]
+
+
+def test_run_writes_pictures_and_report(tmp_path):
+    out = tmp_path / "r"
+    assert main(["run", "kmeans", "--dataset", "csbm", "--out", str(out), "--quiet"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {"metrics.json", "labels.csv", "embedding.npy", "embedding.png",
+                     "training.png", "report.html"}
+    assert (out / "embedding.png").read_bytes().startswith(b"\x89PNG")
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_runs_must_be_positive(capsys):
+    assert main(["run", "kmeans", "--dataset", "digits", "--runs", "0"]) == 2
+    assert "--runs must be >= 1 but got 0" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ graphclust cluster
+def _user_graph(tmp_path):
+    """String ids, duplicate and reversed edges, a self-loop and an isolated node."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ids = [f"n{i}" for i in range(40)]
+    feats = tmp_path / "x.csv"
+    feats.write_text("id," + ",".join(f"f{j}" for j in range(5)) + "\n" + "".join(
+        f"{ids[i]}," + ",".join(f"{v:.3f}" for v in rng.normal(size=5) + 4 * (i < 20)) + "\n"
+        for i in range(40)))
+    lines = ["source,target"]
+    for i in range(39):  # n39 stays isolated
+        j = (i + 1) % 20 + 20 * (i >= 20)
+        lines += [f"{ids[i]},{ids[j]}", f"{ids[j]},{ids[i]}", f"{ids[i]},{ids[j]}"]
+    lines.append("n3,n3")
+    edges = tmp_path / "e.csv"
+    edges.write_text("\n".join(lines) + "\n")
+    labels = tmp_path / "y.csv"
+    labels.write_text("id,label\n" + "".join(f"{ids[i]},{'ab'[i >= 20]}\n" for i in range(40)))
+    return edges, feats, labels
+
+
+def _cluster(tmp_path, edges, feats, *extra):
+    return main(["cluster", "--edges", str(edges), "--features", str(feats), "--k", "2",
+                 "--method", "kmeans", "--out", str(tmp_path / "out"), "--quiet", "--no-plots",
+                 *extra])
+
+
+def test_cluster_user_edge_list_with_string_ids(tmp_path, capsys):
+    edges, feats, labels = _user_graph(tmp_path)
+    assert _cluster(tmp_path, edges, feats, "--labels", str(labels)) == 0
+    rows = (tmp_path / "out" / "labels.csv").read_text().splitlines()
+    assert rows[0] == "node,label" and rows[1].startswith("n0,") and len(rows) == 41
+    rec = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert rec["summary"]["acc"]["mean"] == 1.0
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_cluster_gmim_default_method(tmp_path):
+    edges, feats, _ = _user_graph(tmp_path)
+    rc = main(["cluster", "--edges", str(edges), "--features", str(feats), "--k", "2",
+               "--set", "hidden=8", "--set", "n_epochs=3", "--set", "pretrain_epochs=5",
+               "--out", str(tmp_path / "out"), "--quiet", "--no-plots"])
+    assert rc == 0 and (tmp_path / "out" / "labels.csv").is_file()
+
+
+def test_cluster_knn_from_features_only(tmp_path):
+    _, feats, labels = _user_graph(tmp_path)
+    rc = main(["cluster", "--knn", "5", "--features", str(feats), "--labels", str(labels),
+               "--k", "2", "--method", "kmeans", "--out", str(tmp_path / "out"), "--quiet",
+               "--no-plots"])
+    assert rc == 0
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["dataset"] == "x"
+
+
+def _assert_failed_cleanly(tmp_path, capsys, rc, *needles):
+    err = capsys.readouterr().err
+    assert rc != 0
+    for needle in needles:
+        assert needle in err, err
+    assert not (tmp_path / "out").exists()
+    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_cluster_truncated_edge_csv(tmp_path, capsys):
+    edges, feats, _ = _user_graph(tmp_path)
+    text = edges.read_text()
+    edges.write_text(text + "n5")  # the last line cut in the middle
+    n_lines = text.count("\n") + 1
+    rc = _cluster(tmp_path, edges, feats)
+    _assert_failed_cleanly(tmp_path, capsys, rc, f"{edges}, line {n_lines}",
+                           "found 1 column(s); the file may be truncated")
+
+
+def test_cluster_feature_file_with_wrong_row_count(tmp_path, capsys):
+    edges = tmp_path / "e.csv"
+    edges.write_text("0,1\n1,2\n2,3\n3,4\n")
+    feats = tmp_path / "x.csv"
+    feats.write_text("1,2\n3,4\n5,6\n7,8\n")  # 4 rows, node 4 has none
+    rc = _cluster(tmp_path, edges, feats)
+    _assert_failed_cleanly(tmp_path, capsys, rc, f"{edges}, line 4", "node id 4 is outside",
+                           f"{feats} has 4 rows")
+
+
+def test_cluster_non_numeric_feature_cell(tmp_path, capsys):
+    edges, feats, _ = _user_graph(tmp_path)
+    lines = feats.read_text().splitlines()
+    lines[7] = lines[7].rsplit(",", 1)[0] + ",abc"
+    feats.write_text("\n".join(lines) + "\n")
+    rc = _cluster(tmp_path, edges, feats)
+    _assert_failed_cleanly(tmp_path, capsys, rc, f"{feats}, line 8, column 6",
+                           "'abc' is not a number")
+
+
+def test_cluster_needs_edges_or_knn(tmp_path, capsys):
+    _, feats, _ = _user_graph(tmp_path)
+    rc = main(["cluster", "--features", str(feats), "--k", "2", "--out", str(tmp_path / "out")])
+    _assert_failed_cleanly(tmp_path, capsys, rc, "give either --edges FILE")
+
+
+def test_cluster_knn_out_of_range(tmp_path, capsys):
+    _, feats, _ = _user_graph(tmp_path)
+    rc = main(["cluster", "--knn", "40", "--features", str(feats), "--k", "2",
+               "--out", str(tmp_path / "out")])
+    _assert_failed_cleanly(tmp_path, capsys, rc, "knn must be in [1, 39] for 40 nodes but got 40")
+
+
+# ------------------------------------------------------------------ graphclust bench
+def test_bench_lists_tables_and_rejects_unknown(capsys):
+    assert main(["bench", "list"]) == 0
+    assert "gmim-table2" in capsys.readouterr().out
+    assert main(["bench", "nope"]) == 2
+    assert "unknown table 'nope'; choose from gmim-table2" in capsys.readouterr().err
+
+
+def test_bench_tables_trace_every_paper_number():
+    from graphclust.bench import load_tables
+
+    for name, spec in load_tables().items():
+        for row in spec["rows"]:
+            assert row["method"] and "label" in row, name
+            if "paper" in row:
+                assert len(row["paper"]) == len(spec["metrics"]), (name, row["label"])

@@ -1,7 +1,7 @@
 """Datasets: a registry of benchmark graphs, one reader per file format, embedded defaults."""
 
 from ._files import MissingDataError, data_root
-from .generic import FileFormatError, load_edge_list_graph
+from .generic import FileFormatError, load_edge_list_graph, load_feature_graph
 from .planetoid import SafeUnpickler
 from .registry import REGISTRY, DatasetSpec, dataset_info, list_datasets, load_dataset, register
 from .synthetic import load_digits_graph, make_csbm
@@ -18,6 +18,7 @@ __all__ = [
     "load_dataset",
     "load_digits_graph",
     "load_edge_list_graph",
+    "load_feature_graph",
     "make_csbm",
     "register",
 ]

@@ -29,7 +29,7 @@ from graphclust.graph import Graph, binarize, remove_self_loops, symmetrize
 
 from .formats import encode_labels
 
-__all__ = ["load_edge_list_graph", "read_table", "FileFormatError"]
+__all__ = ["load_edge_list_graph", "load_feature_graph", "read_table", "FileFormatError"]
 
 
 class FileFormatError(ValueError):
@@ -241,3 +241,33 @@ def _read_labels(path: Path, n: int, index: dict[str, int] | None) -> np.ndarray
     if known.any():
         y[known] = encode_labels(np.array(values)[known])
     return y
+
+
+def load_feature_graph(
+    features: str | Path,
+    labels: str | Path | None = None,
+    *,
+    knn: int = 10,
+    name: str | None = None,
+) -> Graph:
+    """Feature-only data: the undirected ``knn``-NN graph (cosine) of a feature file.
+
+    The feature file follows the same formats as :func:`load_edge_list_graph`.
+    """
+    from graphclust.neighbors import knn_graph
+
+    features = Path(features)
+    for p in (features,) + ((Path(labels),) if labels is not None else ()):
+        if not p.is_file():
+            raise FileNotFoundError(f"No such file: {p}")
+    ids, x = _read_features(features)
+    n = x.shape[0]
+    if not 1 <= knn < n:
+        raise ValueError(f"knn must be in [1, {n - 1}] for {n} nodes but got {knn}.")
+    index = {s: i for i, s in enumerate(ids)} if ids is not None else None
+    if index is not None and len(index) != n:
+        raise FileFormatError(f"{features}: node ids in the first column are not unique.")
+    y = _read_labels(Path(labels), n, index) if labels is not None else None
+    return Graph(x, knn_graph(x, k=knn), y, name or features.stem,
+                 meta={"format": "features+knn", "features": str(features), "knn": knn,
+                       "node_ids": ids})
