@@ -62,7 +62,8 @@ def test_parse_set_values():
 def test_run_agcn_with_tuple_widths(tmp_path, capsys):
     out = tmp_path / "r"
     rc = main(["run", "agcn", "--dataset", "csbm", "--set", "widths=(16,16,32,4)",
-               "--set", "n_iter=5", "--set", "pretrain_epochs=2", "--out", str(out)])
+               "--set", "n_iter=5", "--set", "pretrain_epochs=2", "--out", str(out),
+               "--no-plots"])
     assert rc == 0
     assert json.loads((out / "metrics.json").read_text())["params"]["widths"] == [16, 16, 32, 4]
 
