@@ -25,8 +25,14 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=1000)       # paper: 1000 on PubMed
     p.add_argument("--pretrain-epochs", type=int, default=1000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--mmap-threshold", type=int, default=8 << 20,
+                   help="glibc mmap threshold in bytes, as the CLI sets it; 0 = glibc default")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.mmap_threshold:
+        from graphclust.cli import limit_heap_fragmentation
+
+        assert limit_heap_fragmentation(a.mmap_threshold)
     from graphclust import GMIM, evaluate, make_csbm
 
     g = make_csbm(n_nodes=a.nodes, n_classes=a.classes, avg_degree=2 * a.edges / a.nodes,
@@ -37,7 +43,8 @@ def main() -> None:
              ppr_k=k, max_dense_gb=20, random_state=0).fit(g)
     secs = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"nodes={g.n_nodes} edges={g.n_edges} ppr_k={a.ppr_k} seconds={secs:.1f} "
+    print(f"nodes={g.n_nodes} edges={g.n_edges} ppr_k={a.ppr_k} mmap_threshold="
+          f"{a.mmap_threshold} seconds={secs:.1f} "
           f"peak_mb={peak:.0f} acc={evaluate(g.labels, m.labels_)['acc']:.3f}")
 
 

@@ -37,6 +37,9 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
             dataset_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     import torch
 
+    from graphclust.cli import limit_heap_fragmentation
+
+    limit_heap_fragmentation()  # as the CLI does
     torch.set_num_threads(threads)
     from graphclust import evaluate, load_dataset
     from graphclust.evaluation import linear_probe

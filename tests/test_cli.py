@@ -207,3 +207,12 @@ def test_bench_tables_trace_every_paper_number():
             assert row["method"] and "label" in row, name
             if "paper" in row:
                 assert len(row["paper"]) == len(spec["metrics"]), (name, row["label"])
+
+
+def test_limit_heap_fragmentation_on_glibc():
+    import platform
+
+    from graphclust.cli import limit_heap_fragmentation
+
+    ok = limit_heap_fragmentation()
+    assert ok or platform.libc_ver()[0] != "glibc"
