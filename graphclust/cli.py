@@ -284,9 +284,9 @@ def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],
     if plots:
         if progress:
             print("drawing the embedding map and the training curves ...", file=sys.stderr)
-        true = graph.labels if graph.labels is not None else None
         title = f"{method} on {graph.name}, seed {out['runs'][-1]['seed']}"
-        images["embedding.png"] = report.embedding_map(embedding, model.labels_, true, title=title)
+        images["embedding.png"] = report.embedding_map(embedding, model.labels_, graph.labels,
+                                                         title=title)
         images["training.png"] = report.loss_curves(getattr(model, "history_", {}), title=title)
         files.update(images)
     files["report.html"] = report.html_report(record, images)
