@@ -127,3 +127,26 @@ def test_sdcn_text_loaders_on_generated_files(tmp_path, name, d, c):
     np.savetxt(folder / f"{name}_label.txt", rng.integers(0, c, n - 1), fmt="%d")
     with pytest.raises(ValueError, match="labels but .* feature rows"):
         load_dataset(name, root=tmp_path, download=False, k=k)
+
+
+def test_unverified_table_configs_run_on_generated_files(tmp_path):
+    # the HHAR / Reuters rows of tables.toml build a valid AGCN on data of their shape
+    from graphclust.bench import load_tables
+
+    rows = load_tables()["agcn-table3-unverified"]["rows"]
+    assert [r["dataset"] for r in rows] == ["hhar", "reut"]
+    rng = np.random.default_rng(1)
+    n = 40
+    for row in rows:
+        name, k = row["dataset"], row["dataset_kwargs"]["k"]
+        d = {"hhar": 561, "reut": 2000}[name]
+        folder = tmp_path / "sdcn" / name
+        folder.mkdir(parents=True)
+        np.savetxt(folder / f"{name}.txt", rng.random((n, d)), fmt="%.3f")
+        np.savetxt(folder / f"{name}_label.txt", np.arange(n) % 3, fmt="%d")
+        edges = [(i, (i + j) % n) for i in range(n) for j in range(1, k + 1)]
+        np.savetxt(folder / f"{name}{k}_graph.txt", np.array(edges), fmt="%d")
+        g = load_dataset(name, root=tmp_path, download=False, k=k)
+        model = AGCN(3, **row["params"], widths=(8, 8, 16, 4), pretrain_epochs=1,
+                     n_iter=2, n_init=1, random_state=0).fit(g)
+        assert model.labels_.shape == (n,)
