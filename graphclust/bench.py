@@ -6,7 +6,9 @@ parameter value, each traced to its source, live in ``graphclust/tables.toml``.
 Each run (row x dataset x seed) happens in a fresh child process so its peak memory
 (ru_maxrss) and time are its own. Labels are used only for scoring the final labels.
 Writes DIR/TABLE.md and DIR/TABLE.json (default DIR: results/TABLE/), rewritten after
-every row so a stopped run keeps what it finished. Like the CLI, this module prints
+every row so a stopped run keeps what it finished; ``--resume`` then reuses the runs of
+DIR/TABLE.json whose row, dataset, parameters and seed match, and runs only the rest
+(the table says how many runs it reused). Like the CLI, this module prints
 (progress on stderr, the table on stdout); the estimators never do.
 """
 
@@ -84,6 +86,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch threads per run (default 2)")
     p.add_argument("--datasets", nargs="*", help="restrict a multi-dataset table")
     p.add_argument("--rows", nargs="*", type=int, help="only these rows (0-based) of the table")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the matching runs (row, dataset, parameters, seed) already in "
+                        "DIR/TABLE.json, e.g. after a stopped run; run only the missing ones")
+
+
+def run_isolated(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
+                 dataset_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``one_run`` in a fresh child process, so its time and peak memory are its own."""
+    with ProcessPoolExecutor(max_workers=1) as ex:
+        return ex.submit(one_run, method, dataset, params, seed, threads, dataset_kwargs).result()
+
+
+def _run_key(label: str, dataset: str, params: dict[str, Any], seed: int) -> str:
+    return json.dumps([label, dataset, params, seed], sort_keys=True, default=str)
+
+
+def load_previous(out: Path, table: str) -> dict[str, dict[str, Any]]:
+    """Runs of an earlier ``DIR/TABLE.json`` by (row, dataset, params, seed), for --resume."""
+    path = out / f"{table}.json"
+    if not path.exists():
+        return {}
+    try:
+        rows = json.loads(path.read_text())
+        return {_run_key(r["row"], r["dataset"], r["params"], run["seed"]): run
+                for r in rows for run in r["runs"]}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"cannot resume from {path}: {type(e).__name__}: {e}. Expected the "
+                         f"{table}.json an earlier 'graphclust bench {table}' wrote; move it "
+                         "away or drop --resume.") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,6 +150,12 @@ def run(args: argparse.Namespace) -> int:
                                          if spec.get("paper", {}).get(ds) else None)
             jobs.append((row["label"], row["method"], ds, row.get("params", {}), paper,
                          row.get("dataset_kwargs", {})))
+    try:
+        previous = load_previous(args.out, args.table) if args.resume else {}
+    except ValueError as e:
+        print(f"graphclust: error: {e}", file=sys.stderr)
+        return 2
+    reused = 0
     results: list[dict[str, Any]] = []
     md = ""
     lines = [f"# {spec['title']}", "",
@@ -131,10 +168,14 @@ def run(args: argparse.Namespace) -> int:
     for label, method, ds, params, paper, ds_kwargs in jobs:
         runs = []
         for seed in range(args.seeds):
-            with ProcessPoolExecutor(max_workers=1) as ex:
-                r = ex.submit(one_run, method, ds, params, seed, args.threads, ds_kwargs).result()
+            key = _run_key(label, ds, params, seed)
+            if key in previous:
+                r, how = previous[key], " (reused)"
+                reused += 1
+            else:
+                r, how = run_isolated(method, ds, params, seed, args.threads, ds_kwargs), ""
             runs.append(r)
-            print(f"{label} {ds} seed {seed}: " + " ".join(
+            print(f"{label} {ds} seed {seed}{how}: " + " ".join(
                 f"{m}={r[m]:.4f}" for m in metrics if m in r) + f" {r['seconds']:.1f}s "
                 f"{r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
         cells = []
@@ -163,7 +204,10 @@ def run(args: argparse.Namespace) -> int:
                                            if m in ("acc", "nmi", "ari", "f1")) + " |",
             "|" + "---|" * (2 + 2 * sum(m in ("acc", "nmi", "ari", "f1") for m in metrics)),
             *oracle_lines]
-        md = write(args.out, args.table, lines + oracle, results, command)  # after every row: no loss on a stop
+        note = ([] if not reused else
+                ["", f"{reused} of these runs were reused (--resume) from an earlier run of "
+                 "this command into the same folder; same row, dataset, parameters and seed."])
+        md = write(args.out, args.table, lines + oracle + note, results, command)  # after every row: no loss on a stop
     print(md)
     return 0
 

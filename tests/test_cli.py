@@ -216,3 +216,33 @@ def test_limit_heap_fragmentation_on_glibc():
 
     ok = limit_heap_fragmentation()
     assert ok or platform.libc_ver()[0] != "glibc"
+
+
+def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
+        {"label": "r", "method": "gmim", "dataset": "digits", "params": {"epochs": 1},
+         "paper": [50.0]}]}}
+    calls = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+        calls.append((params["epochs"], seed))
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5 + seed / 10, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    out = str(tmp_path / "res")
+    assert main(["bench", "t", "--seeds", "2", "--out", out]) == 0
+    assert calls == [(1, 0), (1, 1)]
+    assert main(["bench", "t", "--seeds", "3", "--out", out, "--resume"]) == 0
+    assert calls[2:] == [(1, 2)]                       # seeds 0 and 1 reused
+    md = (tmp_path / "res" / "t.md").read_text()
+    assert "60.00 ± 8.16" in md and "2 of these runs were reused" in md
+    table["t"]["rows"][0]["params"] = {"epochs": 2}    # other parameters: nothing reused
+    assert main(["bench", "t", "--seeds", "1", "--out", out, "--resume"]) == 0
+    assert calls[3:] == [(2, 0)]
+    (tmp_path / "res" / "t.json").write_text("[{\"row\": 1}]")
+    capsys.readouterr()
+    assert main(["bench", "t", "--seeds", "1", "--out", out, "--resume"]) == 2
+    assert "cannot resume from" in capsys.readouterr().err
