@@ -69,6 +69,9 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
 
 
 def fmt(values: list[float], scale: float = 100.0) -> str:
+    """Mean ± std; a single run has no spread, so it shows the value alone."""
+    if len(values) == 1:
+        return f"{scale * values[0]:.2f}"
     return f"{scale * np.mean(values):.2f} ± {scale * np.std(values):.2f}"
 
 
@@ -159,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     md = ""
     lines = [f"# {spec['title']}", "",
-             f"{args.seeds} seeds (0..{args.seeds - 1}), final labels (no label-based selection); "
+             (f"{args.seeds} seeds (0..{args.seeds - 1})" if args.seeds > 1 else "1 seed (0)")
+             + ", final labels (no label-based selection); "
              "ours as mean ± std, paper beside it, Δ = ours − paper.", "",
              "| row | dataset | " + " | ".join(f"{m} (ours) | {m} (paper) | Δ" for m in metrics)
              + " | seconds | peak MB |",
@@ -189,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
         secs = [r["seconds"] for r in runs]
         mem = [r["peak_mb"] for r in runs]
         lines.append(f"| {label} | {ds} | " + " | ".join(cells)
-                     + f" | {np.mean(secs):.1f} ± {np.std(secs):.1f} | {max(mem):.0f} |")
+                     + f" | {np.mean(secs):.1f}"
+                     + (f" ± {np.std(secs):.1f}" if len(secs) > 1 else "")
+                     + f" | {max(mem):.0f} |")
         if all("oracle_acc" in r for r in runs):
             oracle_lines.append(f"| {label} | {ds} | " + " | ".join(
                 f"{fmt([r['oracle_' + m] for r in runs])} | "
@@ -205,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
             "|" + "---|" * (2 + 2 * sum(m in ("acc", "nmi", "ari", "f1") for m in metrics)),
             *oracle_lines]
         note = ([] if not reused else
-                ["", f"{reused} of these runs were reused (--resume) from an earlier run of "
+                ["", f"{reused} of these runs {'was' if reused == 1 else 'were'} reused (--resume) from an earlier run of "
                  "this command into the same folder; same row, dataset, parameters and seed."])
         md = write(args.out, args.table, lines + oracle + note, results, command)  # after every row: no loss on a stop
     print(md)
