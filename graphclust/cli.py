@@ -245,9 +245,15 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 def _print_summary(method: str, graph: Any, runs: int, seed: int,
                    summary: dict[str, dict[str, float]]) -> None:
-    rows = [[k, f"{v['mean']:.4f} ± {v['std']:.4f}"] for k, v in summary.items()]
+    # One run has no spread: show its value alone rather than a misleading "± 0".
+    if runs == 1:
+        rows = [[k, f"{v['mean']:.4f}"] for k, v in summary.items()]
+        header = "value"
+    else:
+        rows = [[k, f"{v['mean']:.4f} ± {v['std']:.4f}"] for k, v in summary.items()]
+        header = "mean ± std"
     print(f"{method} on {graph.name} ({runs} run(s), seeds {seed}..{seed + runs - 1})")
-    print(_table(rows, ["metric", "mean ± std"]))
+    print(_table(rows, ["metric", header]))
 
 
 def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],

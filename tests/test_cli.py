@@ -34,6 +34,13 @@ def test_run_writes_outputs(tmp_path, capsys):
     assert len(rec["runs"]) == 2 and rec["summary"]["acc"]["mean"] > 0.6
     assert (tmp_path / "labels.csv").read_text().startswith("node,label\n0,")
     assert not any(p.name.startswith(".partial") for p in tmp_path.iterdir())
+    assert "mean ± std" in capsys.readouterr().out
+
+
+def test_run_single_seed_shows_value_without_spread(capsys):
+    assert main(["run", "kmeans", "--dataset", "digits", "--quiet", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "± 0.0000" not in out and "value" in out and "acc " in out
 
 
 def test_unknown_set_key_exits_2_and_lists_valid(capsys):
