@@ -151,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
         for ds in datasets:
             paper = row.get("paper") or (spec.get("paper", {}).get(ds, [None] * (i + 1))[i]
                                          if spec.get("paper", {}).get(ds) else None)
-            jobs.append((row["label"], row["method"], ds, row.get("params", {}), paper,
+            # TOML has no null: a row names the parameters it sets to None in ``none``
+            params = {**row.get("params", {}), **{k: None for k in row.get("none", [])}}
+            jobs.append((row["label"], row["method"], ds, params, paper,
                          row.get("dataset_kwargs", {})))
     try:
         previous = load_previous(args.out, args.table) if args.resume else {}

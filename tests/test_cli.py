@@ -253,3 +253,23 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["bench", "t", "--seeds", "1", "--out", out, "--resume"]) == 2
     assert "cannot resume from" in capsys.readouterr().err
+
+
+def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
+    """TOML has no null: ``none = [...]`` in a row passes those parameters as None."""
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
+        {"label": "r", "method": "gmim", "dataset": "digits", "params": {"hidden": 8},
+         "none": ["ppr_k"]}]}}
+    seen = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+        seen.append(dict(params))
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    assert main(["bench", "t", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    assert seen == [{"hidden": 8, "ppr_k": None}]
+    assert json.loads((tmp_path / "t.json").read_text())[0]["params"]["ppr_k"] is None
