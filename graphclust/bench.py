@@ -87,7 +87,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=10, help="seeds 0..S-1 per row (default 10)")
     p.add_argument("--out", type=Path, help="output folder (default results/TABLE)")
     p.add_argument("--threads", type=int, default=2, help="torch threads per run (default 2)")
-    p.add_argument("--datasets", nargs="*", help="restrict a multi-dataset table")
+    p.add_argument("--datasets", nargs="*",
+                   help="only these datasets (rows for other datasets are skipped)")
     p.add_argument("--rows", nargs="*", type=int, help="only these rows (0-based) of the table")
     p.add_argument("--resume", action="store_true",
                    help="reuse the matching runs (row, dataset, parameters, seed) already in "
@@ -147,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
     for i, row in enumerate(spec["rows"]):
         if args.rows is not None and i not in args.rows:
             continue
+        if "dataset" in row and args.datasets and row["dataset"] not in args.datasets:
+            continue  # --datasets restricts rows that name their dataset too
         datasets = [row["dataset"]] if "dataset" in row else (args.datasets or spec["datasets"])
         for ds in datasets:
             paper = row.get("paper") or (spec.get("paper", {}).get(ds, [None] * (i + 1))[i]

@@ -273,3 +273,23 @@ def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
     assert main(["bench", "t", "--seeds", "1", "--out", str(tmp_path)]) == 0
     assert seen == [{"hidden": 8, "ppr_k": None}]
     assert json.loads((tmp_path / "t.json").read_text())[0]["params"]["ppr_k"] is None
+
+
+def test_bench_datasets_skips_rows_fixed_to_other_datasets(tmp_path, monkeypatch):
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
+        {"label": "a", "method": "kmeans", "dataset": "acm"},
+        {"label": "b", "method": "kmeans", "dataset": "dblp"},
+        {"label": "c", "method": "kmeans", "dataset": "cite"}]}}
+    seen = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+        seen.append(ds)
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    args = ["bench", "t", "--seeds", "1", "--out", str(tmp_path), "--datasets", "acm", "cite"]
+    assert main(args) == 0
+    assert seen == ["acm", "cite"]
