@@ -151,11 +151,11 @@ def run(args: argparse.Namespace) -> int:
         if "dataset" in row and args.datasets and row["dataset"] not in args.datasets:
             continue  # --datasets restricts rows that name their dataset too
         datasets = [row["dataset"]] if "dataset" in row else (args.datasets or spec["datasets"])
+        # TOML has no null: a row names the parameters it sets to None in ``none``
+        params = {**row.get("params", {}), **{k: None for k in row.get("none", [])}}
         for ds in datasets:
             paper = row.get("paper") or (spec.get("paper", {}).get(ds, [None] * (i + 1))[i]
                                          if spec.get("paper", {}).get(ds) else None)
-            # TOML has no null: a row names the parameters it sets to None in ``none``
-            params = {**row.get("params", {}), **{k: None for k in row.get("none", [])}}
             jobs.append((row["label"], row["method"], ds, params, paper,
                          row.get("dataset_kwargs", {})))
     try:
