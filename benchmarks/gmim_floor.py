@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from collections.abc import Callable
 
-import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from graphclust import load_dataset
 from graphclust.methods.gmim import GMIM
+from graphclust.nn.infomax import to_torch
 
 
 def timed(f: Callable[[], object], repeats: int) -> float:
@@ -36,15 +35,6 @@ def timed(f: Callable[[], object], repeats: int) -> float:
     for _ in range(repeats):
         f()
     return (time.perf_counter() - start) / repeats * 1000
-
-
-def to_csr(m: sp.csr_matrix) -> torch.Tensor:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(torch.from_numpy(m.indptr.astype(np.int64)),
-                                       torch.from_numpy(m.indices.astype(np.int64)),
-                                       torch.from_numpy(m.data.astype(np.float32)),
-                                       size=m.shape)
 
 
 def main() -> None:
@@ -69,7 +59,7 @@ def main() -> None:
           f"hidden={hidden}, threads={args.threads}")
 
     perm = reverse_cuthill_mckee(scipy_s, symmetric_mode=False)
-    rcm = to_csr(scipy_s[perm][:, perm].tocsr())
+    rcm = to_torch(scipy_s[perm][:, perm], torch.device("cpu"), sparse_if_below=1.0)
     coo = s_csr.to_sparse_coo()
     dense = s_csr.to_dense()
     b_np = b.numpy()
