@@ -6,7 +6,7 @@ parameter value, each traced to its source, live in ``graphclust/tables.toml``.
 Each run (row x dataset x seed) happens in a fresh child process so its peak memory
 (ru_maxrss) and time are its own. Labels are used only for scoring the final labels.
 Writes DIR/TABLE.md and DIR/TABLE.json (default DIR: results/TABLE/), rewritten after
-every row so a stopped run keeps what it finished; ``--resume`` then reuses the runs of
+every run so a stopped run keeps every run it finished; ``--resume`` then reuses the runs of
 DIR/TABLE.json whose row, dataset, parameters and seed match, and runs only the rest
 (the table says how many runs it reused). Like the CLI, this module prints
 (progress on stderr, the table on stdout); the estimators never do.
@@ -164,18 +164,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"graphclust: error: {e}", file=sys.stderr)
         return 2
     reused = 0
-    results: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     md = ""
-    lines = [f"# {spec['title']}", "",
-             (f"{args.seeds} seeds (0..{args.seeds - 1})" if args.seeds > 1 else "1 seed (0)")
-             + ", final labels (no label-based selection); "
-             "ours as mean ± std, paper beside it, Δ = ours − paper.", "",
-             "| row | dataset | " + " | ".join(f"{m} (ours) | {m} (paper) | Δ" for m in metrics)
-             + " | seconds | peak MB |",
-             "|" + "---|" * (2 + 3 * len(metrics) + 2)]
-    oracle_lines: list[str] = []
     for label, method, ds, params, paper, ds_kwargs in jobs:
-        runs = []
+        entry = {"row": label, "method": method, "dataset": ds, "params": params,
+                 "paper": paper, "runs": []}
+        entries.append(entry)
         for seed in range(args.seeds):
             key = _run_key(label, ds, params, seed)
             if key in previous:
@@ -183,10 +177,33 @@ def run(args: argparse.Namespace) -> int:
                 reused += 1
             else:
                 r, how = run_isolated(method, ds, params, seed, args.threads, ds_kwargs), ""
-            runs.append(r)
+            entry["runs"].append(r)
             print(f"{label} {ds} seed {seed}{how}: " + " ".join(
                 f"{m}={r[m]:.4f}" for m in metrics if m in r) + f" {r['seconds']:.1f}s "
                 f"{r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
+            # after every run, so a stop loses at most the run in progress (--resume)
+            md = write(args.out, args.table, render(spec, entries, args.seeds, reused),
+                       entries, command)
+    print(md)
+    return 0
+
+
+def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
+           reused: int) -> list[str]:
+    """The markdown table of ``entries`` (one per row x dataset); a row still running
+    says how many of its seeds are in."""
+    metrics = spec["metrics"]
+    lines = [f"# {spec['title']}", "",
+             (f"{seeds} seeds (0..{seeds - 1})" if seeds > 1 else "1 seed (0)")
+             + ", final labels (no label-based selection); "
+             "ours as mean ± std, paper beside it, Δ = ours − paper.", "",
+             "| row | dataset | " + " | ".join(f"{m} (ours) | {m} (paper) | Δ" for m in metrics)
+             + " | seconds | peak MB |",
+             "|" + "---|" * (2 + 3 * len(metrics) + 2)]
+    oracle_lines: list[str] = []
+    for e in entries:
+        runs, paper = e["runs"], e["paper"]
+        label = e["row"] + ("" if len(runs) == seeds else f" ({len(runs)} of {seeds} seeds so far)")
         cells = []
         for j, m in enumerate(metrics):
             ours = [r[m] for r in runs if m in r]
@@ -197,30 +214,26 @@ def run(args: argparse.Namespace) -> int:
             cells += [ours_s, ref_s, delta]
         secs = [r["seconds"] for r in runs]
         mem = [r["peak_mb"] for r in runs]
-        lines.append(f"| {label} | {ds} | " + " | ".join(cells)
+        lines.append(f"| {label} | {e['dataset']} | " + " | ".join(cells)
                      + f" | {np.mean(secs):.1f}"
                      + (f" ± {np.std(secs):.1f}" if len(secs) > 1 else "")
                      + f" | {max(mem):.0f} |")
         if all("oracle_acc" in r for r in runs):
-            oracle_lines.append(f"| {label} | {ds} | " + " | ".join(
+            oracle_lines.append(f"| {label} | {e['dataset']} | " + " | ".join(
                 f"{fmt([r['oracle_' + m] for r in runs])} | "
                 + ("–" if paper is None else f"{paper[j]:.2f}")
                 for j, m in enumerate(metrics) if f"oracle_{m}" in runs[0]) + " |")
-        results.append({"row": label, "method": method, "dataset": ds, "params": params,
-                        "paper": paper, "runs": runs})
-        oracle = [] if not oracle_lines else [
-            "", "## Oracle (authors' protocol): each metric's maximum over the iterations, "
-            "scored against the true labels. Not a clustering result: labels select it.", "",
-            "| row | dataset | " + " | ".join(f"{m} (oracle) | {m} (paper)" for m in metrics
-                                           if m in ("acc", "nmi", "ari", "f1")) + " |",
-            "|" + "---|" * (2 + 2 * sum(m in ("acc", "nmi", "ari", "f1") for m in metrics)),
-            *oracle_lines]
-        note = ([] if not reused else
-                ["", f"{reused} of these runs {'was' if reused == 1 else 'were'} reused (--resume) from an earlier run of "
-                 "this command into the same folder; same row, dataset, parameters and seed."])
-        md = write(args.out, args.table, lines + oracle + note, results, command)  # after every row: no loss on a stop
-    print(md)
-    return 0
+    oracle = [] if not oracle_lines else [
+        "", "## Oracle (authors' protocol): each metric's maximum over the iterations, "
+        "scored against the true labels. Not a clustering result: labels select it.", "",
+        "| row | dataset | " + " | ".join(f"{m} (oracle) | {m} (paper)" for m in metrics
+                                       if m in ("acc", "nmi", "ari", "f1")) + " |",
+        "|" + "---|" * (2 + 2 * sum(m in ("acc", "nmi", "ari", "f1") for m in metrics)),
+        *oracle_lines]
+    note = ([] if not reused else
+            ["", f"{reused} of these runs {'was' if reused == 1 else 'were'} reused (--resume) from an earlier run of "
+             "this command into the same folder; same row, dataset, parameters and seed."])
+    return lines + oracle + note
 
 
 def write(out: Path, table: str, lines: list[str], results: list[dict[str, Any]],

@@ -255,6 +255,33 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
     assert "cannot resume from" in capsys.readouterr().err
 
 
+def test_bench_stopped_mid_row_keeps_finished_seeds(tmp_path, monkeypatch):
+    """A stop in the middle of a row loses only the run in progress; --resume picks up."""
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
+        {"label": "r", "method": "gmim", "dataset": "digits", "params": {}, "paper": [50.0]}]}}
+    calls = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+        calls.append(seed)
+        if seed == 2 and len(calls) == 3:
+            raise KeyboardInterrupt            # the session stops during seed 2
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    out = str(tmp_path / "res")
+    with pytest.raises(KeyboardInterrupt):
+        main(["bench", "t", "--seeds", "4", "--out", out])
+    md = (tmp_path / "res" / "t.md").read_text()
+    assert "r (2 of 4 seeds so far)" in md
+    assert main(["bench", "t", "--seeds", "4", "--out", out, "--resume"]) == 0
+    assert calls == [0, 1, 2, 2, 3]                    # seeds 0 and 1 were not rerun
+    md = (tmp_path / "res" / "t.md").read_text()
+    assert "so far" not in md and "2 of these runs were reused" in md
+
+
 def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
     """TOML has no null: ``none = [...]`` in a row passes those parameters as None."""
     from graphclust import bench
