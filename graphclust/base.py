@@ -61,7 +61,9 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Common skeleton: ``fit(graph)`` -> ``labels_``; ``fit_predict(graph)``.
 
     Subclasses declare their parameters in ``__init__`` (keyword-only, stored as is) and
-    implement ``_check_params()`` and ``_fit(graph, device, rng)``.
+    implement ``_check_params()`` and ``_fit(graph, device, rng)``. A fixed ``random_state``
+    repeats a run exactly on the same device and torch thread count (floating-point sums
+    are ordered by the threads, so another count can drift over many epochs).
     """
 
     n_clusters: int

@@ -282,6 +282,45 @@ def test_bench_stopped_mid_row_keeps_finished_seeds(tmp_path, monkeypatch):
     assert "so far" not in md and "2 of these runs were reused" in md
 
 
+def test_bench_label_only_rows_share_one_fit(tmp_path, monkeypatch, capsys):
+    """Rows that differ only in a label_only parameter are scored from one fit."""
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"],
+                   "label_only": {"assign": {"kmeans": "kmeans_labels_",
+                                             "mixture": "mixture_labels_"}},
+                   "rows": [
+        {"label": "km", "method": "gmim", "dataset": "digits",
+         "params": {"epochs": 1, "assign": "kmeans"}, "paper": [50.0]},
+        {"label": "gmm", "method": "gmim", "dataset": "digits",
+         "params": {"epochs": 1, "assign": "mixture"}, "paper": [50.0]},
+        {"label": "other", "method": "gmim", "dataset": "digits",
+         "params": {"epochs": 2, "assign": "mixture"}, "paper": [50.0]}]}}
+    calls = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, labelings=None):
+        calls.append((params["epochs"], seed))
+        assert labelings == ["kmeans_labels_", "mixture_labels_"]
+        return {"seed": seed, "seconds": 1.0, "acc": 0.1, "peak_mb": 10.0, "labelings": {
+            "kmeans_labels_": {"acc": 0.6}, "mixture_labels_": {"acc": 0.7 + params["epochs"] / 100}}}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    out = tmp_path / "res"
+    assert main(["bench", "t", "--seeds", "2", "--out", str(out)]) == 0
+    assert calls == [(1, 0), (1, 1), (2, 0), (2, 1)]       # rows km and gmm: one fit per seed
+    md = (out / "t.md").read_text()
+    assert "| km | digits | 60.00 ± 0.00" in md and "| gmm | digits | 71.00 ± 0.00" in md
+    assert "| other | digits | 72.00 ± 0.00" in md
+    assert "2 of these runs took their labels from the fit of an earlier row" in md
+    runs = json.loads((out / "t.json").read_text())
+    assert [r.get("shared_fit", False) for r in runs[1]["runs"]] == [True, True]
+    table["t"]["rows"][1]["params"]["assign"] = "median"
+    capsys.readouterr()
+    assert main(["bench", "t", "--seeds", "1", "--out", str(out)]) == 2
+    assert "assign = 'median' has no label set in the table's label_only" in capsys.readouterr().err
+
+
 def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
     """TOML has no null: ``none = [...]`` in a row passes those parameters as None."""
     from graphclust import bench
