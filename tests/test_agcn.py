@@ -83,6 +83,14 @@ def test_agcn_clusters_planted_partition_and_is_repeatable(graph):
     assert set(m1.history_) >= {"pretrain/recon", "train/recon", "train/kl_q", "train/kl_z"}
 
 
+def test_agcn_start_state_does_not_depend_on_n_iter(graph):
+    # benchmarks/agcn_start.py recovers a full run's starting point with n_iter=0
+    full = AGCN(3, random_state=2, **SMALL).fit(graph)
+    start = AGCN(3, random_state=2, **{**SMALL, "n_iter": 0}).fit(graph)
+    np.testing.assert_array_equal(full.pretrain_labels_, start.pretrain_labels_)
+    assert full.pretrain_labels_.shape == (graph.n_nodes,)
+
+
 @pytest.mark.parametrize("kwargs", [dict(fusion_h=False), dict(scale_fusion="equal"),
                                     dict(adj_norm="row")])
 def test_agcn_ablation_switches_run(graph, kwargs):

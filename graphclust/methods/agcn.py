@@ -157,6 +157,8 @@ class AGCN(BaseGraphClusterer):
     Attributes
     ----------
     labels_ : (N,) argmax of Z after the last iteration (eq. 9)
+    pretrain_labels_ : (N,) k-means labels on the pre-trained AE embedding, the joint
+        phase's starting point (the paper's "AE" baseline of Table 3)
     soft_assignment_ : (N, K) Z     q_ : (N, K) Q     embedding_ : (N, widths[-1]) H_l
     history_ : per-epoch "pretrain/recon", "train/recon", "train/kl_q", "train/kl_z"
     """
@@ -259,6 +261,7 @@ class AGCN(BaseGraphClusterer):
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
         km.fit(h.cpu().numpy())
         net.centers.data = torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)
+        self.pretrain_labels_ = km.labels_.astype(np.int64)  # the state the joint phase starts from
 
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         history = []
