@@ -98,9 +98,35 @@ def test_agcn_ablation_switches_run(graph, kwargs):
     assert m.labels_.shape == (graph.n_nodes,)
 
 
+def test_sparse_fixed_matrix_under_bf16_autocast_stays_float32():
+    # torch has no bfloat16 CSR product: FixedMatrix runs it in float32, gradients included
+    from graphclust.nn.infomax import bf16_autocast
+
+    gen = torch.Generator().manual_seed(0)
+    s = FixedMatrix((torch.rand(6, 6, generator=gen) < 0.4).float().to_sparse_csr())
+    w = torch.randn(4, 3, generator=gen, requires_grad=True)
+    b = torch.randn(6, 4, generator=gen)
+    with bf16_autocast(torch.device("cpu"), True):
+        h = b @ w
+        out = s @ h
+    assert h.dtype == torch.bfloat16 and out.dtype == torch.float32
+    out.sum().backward()
+    assert w.grad is not None and w.grad.dtype == torch.float32
+    torch.testing.assert_close(out, s.s.to_dense() @ (b @ w).detach(), rtol=2e-2, atol=2e-2)
+
+
+def test_agcn_mixed_precision_clusters_and_is_repeatable(graph):
+    m1 = AGCN(3, random_state=1, mixed_precision=True, **SMALL).fit(graph)
+    m2 = AGCN(3, random_state=1, mixed_precision=True, **SMALL).fit(graph)
+    np.testing.assert_array_equal(m1.labels_, m2.labels_)
+    assert evaluate(graph.labels, m1.labels_)["acc"] > 0.8
+    assert m1.embedding_.dtype == np.float32 and m1.soft_assignment_.dtype == np.float32
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        (dict(mixed_precision="yes"), "mixed_precision must be True or False"),
         (dict(widths=(10,)), "widths must list at least two"),
         (dict(widths=(10, 0)), "widths must list at least two"),
         (dict(scale_fusion="max"), "scale_fusion must be"),

@@ -54,7 +54,7 @@ from graphclust.diffusion import gcn_norm, row_norm
 from graphclust.graph import Graph
 from graphclust.nn.autoencoder import Autoencoder, pretrain_autoencoder
 from graphclust.nn.dec import kl_clustering_loss, student_t_assignment, target_distribution
-from graphclust.nn.infomax import FixedMatrix, to_torch
+from graphclust.nn.infomax import FixedMatrix, bf16_autocast, to_torch
 
 __all__ = ["AGCN", "AGCNNetwork", "softmax_l2"]
 
@@ -149,6 +149,13 @@ class AGCN(BaseGraphClusterer):
     attention_slope : float, default 0.2
     n_init : int, default 20
         k-means restarts for the centres (code).
+    mixed_precision : bool, default False
+        Run the dense weight products (the d-500-500-2000-10 AE and GCN, where nearly all
+        the arithmetic is) in bfloat16 under ``torch.autocast``; weights, optimiser state,
+        the sparse products, Q, P and the losses stay float32. Not in the paper: an
+        engineering switch for GPUs and CPUs with native bfloat16 (AVX512-BF16, AMX), where
+        it is several times faster; slower than float32 on AVX2-only CPUs. Its effect on
+        quality is measured in docs/methods/agcn.md, not assumed.
     keep_label_history : bool, default False
         Keep argmax Z of every iteration in ``label_history_`` (n_iter, N) so a benchmark
         can show the authors' best-iteration protocol next to the final iteration.
@@ -181,6 +188,7 @@ class AGCN(BaseGraphClusterer):
         nu: float = 1.0,
         attention_slope: float = 0.2,
         n_init: int = 20,
+        mixed_precision: bool = False,
         keep_label_history: bool = False,
         random_state: int | None = None,
         device: str = "auto",
@@ -201,6 +209,7 @@ class AGCN(BaseGraphClusterer):
         self.nu = nu
         self.attention_slope = attention_slope
         self.n_init = n_init
+        self.mixed_precision = mixed_precision
         self.keep_label_history = keep_label_history
         self.random_state = random_state
         self.device = device
@@ -227,6 +236,9 @@ class AGCN(BaseGraphClusterer):
             raise ValueError(
                 f"scale_fusion must be 'attention' or 'equal' but got {self.scale_fusion!r}."
             )
+        for name in ("fusion_h", "mixed_precision", "keep_label_history"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False but got {getattr(self, name)!r}.")
         if self.adj_norm not in ("sym", "row"):
             raise ValueError(f"adj_norm must be 'sym' or 'row' but got {self.adj_norm!r}.")
         if graph.n_features == 0:
@@ -244,6 +256,7 @@ class AGCN(BaseGraphClusterer):
         # otherwise the dense reconstruction target serves as the input too
         density = float(torch.count_nonzero(x_dense)) / max(1, x_dense.numel())
         x = FixedMatrix(to_torch(sp.csr_matrix(feats), device) if density < 0.3 else x_dense)
+        amp = bool(self.mixed_precision)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         net = AGCNNetwork(
             graph.n_features, [int(w) for w in self.widths], self.n_clusters,
@@ -255,9 +268,10 @@ class AGCN(BaseGraphClusterer):
             net.ae, x_dense, epochs=self.pretrain_epochs, batch_size=self.batch_size,
             lr=self.pretrain_lr, generator=gen,
             on_epoch=lambda e, v: self._log_epoch("pretrain", e, self.pretrain_epochs, recon=v),
+            mixed_precision=amp,
         )
-        with torch.no_grad():
-            h = net.ae.encode(x)[-1]
+        with torch.no_grad(), bf16_autocast(device, amp):
+            h = net.ae.encode(x)[-1].float()
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
         km.fit(h.cpu().numpy())
         net.centers.data = torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)
@@ -268,13 +282,14 @@ class AGCN(BaseGraphClusterer):
         net.train()
         for it in range(self.n_iter):
             opt.zero_grad()
-            x_hat, hs, logits = net(x, a)
-            q = student_t_assignment(hs[-1], net.centers, self.nu)  # eq. 10
+            with bf16_autocast(device, amp):
+                x_hat, hs, logits = net(x, a)
+            q = student_t_assignment(hs[-1].float(), net.centers, self.nu)  # eq. 10
             p = target_distribution(q.detach())  # eq. 11, from this iteration's Q
-            z = torch.softmax(logits, dim=1)
+            z = torch.softmax(logits.float(), dim=1)
             if self.keep_label_history:
                 history.append(z.detach().argmax(1).to(torch.int32).cpu())
-            recon = nn.functional.mse_loss(x_hat, x_dense)
+            recon = nn.functional.mse_loss(x_hat.float(), x_dense)
             kl_q = kl_clustering_loss(p, q)
             kl_z = kl_clustering_loss(p, z)
             loss = recon + self.lambda_q * kl_q + self.lambda_z * kl_z  # eq. 12-13
@@ -285,14 +300,15 @@ class AGCN(BaseGraphClusterer):
 
         net.eval()
         with torch.no_grad():
-            _, hs, logits = net(x, a)
-            z = torch.softmax(logits, dim=1)
-            q = student_t_assignment(hs[-1], net.centers, self.nu)
+            with bf16_autocast(device, amp):
+                _, hs, logits = net(x, a)
+            z = torch.softmax(logits.float(), dim=1)
+            q = student_t_assignment(hs[-1].float(), net.centers, self.nu)
         self.model_ = net
         self.device_ = device
         self.soft_assignment_ = z.cpu().numpy()
         self.q_ = q.cpu().numpy()
-        self.embedding_ = hs[-1].cpu().numpy()
+        self.embedding_ = hs[-1].float().cpu().numpy()
         self.labels_ = self.soft_assignment_.argmax(1).astype(np.int64)  # eq. 9
         if self.keep_label_history:
             history.append(torch.as_tensor(self.labels_, dtype=torch.int32))

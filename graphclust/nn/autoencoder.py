@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from graphclust.nn.infomax import FixedMatrix
+from graphclust.nn.infomax import FixedMatrix, bf16_autocast
 
 __all__ = ["Autoencoder", "pretrain_autoencoder"]
 
@@ -73,10 +73,13 @@ def pretrain_autoencoder(
     lr: float,
     generator: torch.Generator,
     on_epoch: Callable[[int, float], None] | None = None,
+    mixed_precision: bool = False,
 ) -> float:
     """Mini-batch Adam on the mean squared reconstruction error; returns the last epoch's loss.
 
-    ``x`` is the dense (N, d) feature matrix (the reconstruction target).
+    ``x`` is the dense (N, d) feature matrix (the reconstruction target). With
+    ``mixed_precision`` the forward pass runs under :func:`bf16_autocast` and the loss in
+    float32.
     """
     opt = torch.optim.Adam(ae.parameters(), lr=lr)
     n = x.shape[0]
@@ -88,8 +91,9 @@ def pretrain_autoencoder(
         for start in range(0, n, batch_size):
             batch = x.index_select(0, order[start:start + batch_size])
             opt.zero_grad()
-            x_hat, _ = ae(batch)
-            loss = nn.functional.mse_loss(x_hat, batch)
+            with bf16_autocast(x.device, mixed_precision):
+                x_hat, _ = ae(batch)
+            loss = nn.functional.mse_loss(x_hat.float(), batch)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * batch.shape[0]
