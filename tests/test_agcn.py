@@ -7,7 +7,7 @@ from graphclust import AGCN, evaluate, load_dataset, make_csbm
 from graphclust.diffusion import row_norm
 from graphclust.nn.autoencoder import Autoencoder, pretrain_autoencoder
 from graphclust.nn.dec import kl_clustering_loss, student_t_assignment, target_distribution
-from graphclust.nn.infomax import FixedMatrix
+from graphclust.nn.infomax import FixedMatrix, bf16_autocast
 
 
 def test_student_t_by_hand():
@@ -100,8 +100,6 @@ def test_agcn_ablation_switches_run(graph, kwargs):
 
 def test_sparse_fixed_matrix_under_bf16_autocast_stays_float32():
     # torch has no bfloat16 CSR product: FixedMatrix runs it in float32, gradients included
-    from graphclust.nn.infomax import bf16_autocast
-
     gen = torch.Generator().manual_seed(0)
     s = FixedMatrix((torch.rand(6, 6, generator=gen) < 0.4).float().to_sparse_csr())
     w = torch.randn(4, 3, generator=gen, requires_grad=True)

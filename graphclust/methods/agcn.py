@@ -277,19 +277,24 @@ class AGCN(BaseGraphClusterer):
         net.centers.data = torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)
         self.pretrain_labels_ = km.labels_.astype(np.int64)  # the state the joint phase starts from
 
+        def forward() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            """(X_hat, H_l, Z logits) in float32, whatever precision the network ran in."""
+            with bf16_autocast(device, amp):
+                x_hat, hs, logits = net(x, a)
+            return x_hat.float(), hs[-1].float(), logits.float()
+
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         history = []
         net.train()
         for it in range(self.n_iter):
             opt.zero_grad()
-            with bf16_autocast(device, amp):
-                x_hat, hs, logits = net(x, a)
-            q = student_t_assignment(hs[-1].float(), net.centers, self.nu)  # eq. 10
+            x_hat, h, logits = forward()
+            q = student_t_assignment(h, net.centers, self.nu)  # eq. 10
             p = target_distribution(q.detach())  # eq. 11, from this iteration's Q
-            z = torch.softmax(logits.float(), dim=1)
+            z = torch.softmax(logits, dim=1)
             if self.keep_label_history:
                 history.append(z.detach().argmax(1).to(torch.int32).cpu())
-            recon = nn.functional.mse_loss(x_hat.float(), x_dense)
+            recon = nn.functional.mse_loss(x_hat, x_dense)
             kl_q = kl_clustering_loss(p, q)
             kl_z = kl_clustering_loss(p, z)
             loss = recon + self.lambda_q * kl_q + self.lambda_z * kl_z  # eq. 12-13
@@ -300,15 +305,14 @@ class AGCN(BaseGraphClusterer):
 
         net.eval()
         with torch.no_grad():
-            with bf16_autocast(device, amp):
-                _, hs, logits = net(x, a)
-            z = torch.softmax(logits.float(), dim=1)
-            q = student_t_assignment(hs[-1].float(), net.centers, self.nu)
+            _, h, logits = forward()
+            z = torch.softmax(logits, dim=1)
+            q = student_t_assignment(h, net.centers, self.nu)
         self.model_ = net
         self.device_ = device
         self.soft_assignment_ = z.cpu().numpy()
         self.q_ = q.cpu().numpy()
-        self.embedding_ = hs[-1].float().cpu().numpy()
+        self.embedding_ = h.cpu().numpy()
         self.labels_ = self.soft_assignment_.argmax(1).astype(np.int64)  # eq. 9
         if self.keep_label_history:
             history.append(torch.as_tensor(self.labels_, dtype=torch.int32))

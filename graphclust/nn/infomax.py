@@ -121,14 +121,15 @@ class FixedMatrix:
     def __matmul__(self, b: torch.Tensor) -> torch.Tensor:
         if not self.sparse:
             return self.s @ b
-        # torch has no bfloat16 sparse CSR product: under bf16_autocast the sparse products
-        # run in float32 (they are cheap; the dense weight products are what autocast speeds up)
-        with torch.autocast(b.device.type, enabled=False):
-            b = b.to(self.s.dtype)
-            if torch.is_grad_enabled() and b.requires_grad:
-                out: torch.Tensor = _SparseMatmul.apply(b, self.s, self.s_t)
-                return out
-            return self.s @ b
+        if torch.is_autocast_enabled(b.device.type):
+            # torch has no bfloat16 sparse CSR product: under bf16_autocast the sparse
+            # products run in float32 (cheap; the dense weight products are what it speeds up)
+            with torch.autocast(b.device.type, enabled=False):
+                return self @ b.to(self.s.dtype)
+        if torch.is_grad_enabled() and b.requires_grad:
+            out: torch.Tensor = _SparseMatmul.apply(b, self.s, self.s_t)
+            return out
+        return self.s @ b
 
 
 def bf16_autocast(device: torch.device, enabled: bool) -> Any:
