@@ -26,13 +26,13 @@ def main() -> None:
     p.add_argument("--pretrain-epochs", type=int, default=1000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mmap-threshold", type=int, default=8 << 20,
-                   help="glibc mmap threshold in bytes, as the CLI sets it; 0 = glibc default")
+                   help="glibc mmap threshold in bytes; the CLI's malloc settings (tune_malloc) with it; 0 = glibc default")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.mmap_threshold:
-        from graphclust.cli import limit_heap_fragmentation
+        from graphclust.cli import tune_malloc
 
-        assert limit_heap_fragmentation(a.mmap_threshold)
+        assert tune_malloc(a.mmap_threshold)
     from graphclust import GMIM, evaluate, make_csbm
 
     g = make_csbm(n_nodes=a.nodes, n_classes=a.classes, avg_degree=2 * a.edges / a.nodes,

@@ -45,9 +45,9 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
             labelings: list[str] | None = None) -> dict[str, Any]:
     import torch
 
-    from graphclust.cli import limit_heap_fragmentation
+    from graphclust.cli import tune_malloc
 
-    limit_heap_fragmentation()  # as the CLI does
+    tune_malloc()  # as the CLI does
     torch.set_num_threads(threads)
     from graphclust import evaluate, load_dataset
     from graphclust.evaluation import linear_probe

@@ -216,12 +216,12 @@ def test_bench_tables_trace_every_paper_number():
                 assert len(row["paper"]) == len(spec["metrics"]), (name, row["label"])
 
 
-def test_limit_heap_fragmentation_on_glibc():
+def test_tune_malloc_on_glibc():
     import platform
 
-    from graphclust.cli import limit_heap_fragmentation
+    from graphclust.cli import tune_malloc
 
-    ok = limit_heap_fragmentation()
+    ok = tune_malloc()
     assert ok or platform.libc_ver()[0] != "glibc"
 
 

@@ -54,7 +54,7 @@ def test_infomax_loss_by_hand():
     pos, neg = torch.tensor([0.0, 0.0]), torch.tensor([0.0, 0.0])
     assert float(infomax_loss(pos, neg)) == pytest.approx(np.log(2))
     m = InfomaxModel(4, 3)
-    x, s = torch.eye(4), torch.eye(4)
+    x, s = FixedMatrix(torch.eye(4)), FixedMatrix(torch.eye(4))
     p, q, h = m(x, s, torch.tensor([1, 0, 3, 2]))
     assert p.shape == (4,) and q.shape == (4,) and h.shape == (4, 3)
 

@@ -178,7 +178,7 @@ class GMIM(DGI):
         # float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
         params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
 
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr)
+        opt = torch.optim.Adam(model.parameters(), lr=self.lr, fused=True)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         c = self.beta_ramp if self.beta_ramp is not None else 4.4 / max(self.n_epochs, 1)
         n = x.shape[0]
