@@ -20,7 +20,7 @@ default (see ``nll_reduction``); both are reachable by parameters. The paper's S
 (``ppr_k=None``); our default keeps the 64 largest entries per node, which makes an epoch
 ~9x cheaper on Cora (12 vs 110 ms per product, benchmarks/gmim_floor.py) and makes large
 graphs possible at all. On Cora the exact S is the closer reproduction (10 seeds: ACC
-75.58 +- 0.55 exact vs 74.36 +- 1.95 top-64; docs/methods/gmim.md), at ~7x the run time.
+75.69 +- 0.52 exact vs 72.87 +- 3.18 top-64; docs/methods/gmim.md), at ~5x the run time.
 """
 
 from __future__ import annotations
