@@ -42,6 +42,21 @@ def test_fixed_sparse_matmul_gradient_matches_dense():
     torch.testing.assert_close(grad, dense.T @ g)
 
 
+def test_fixed_sparse_addmm_with_bias_gradients_match_dense():
+    gen = torch.Generator().manual_seed(1)
+    dense = torch.rand(6, 5, generator=gen, dtype=torch.float64)
+    dense[dense < 0.5] = 0
+    m = FixedMatrix(dense.to_sparse_csr())
+    b = torch.randn(5, 3, generator=gen, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(m.addmm, (bias, b))
+    torch.testing.assert_close(m.addmm(bias, b), dense @ b + bias)
+    # the dense path and the no-grad path give the same values
+    torch.testing.assert_close(FixedMatrix(dense).addmm(bias, b), dense @ b + bias)
+    with torch.no_grad():
+        torch.testing.assert_close(m.addmm(bias, b), dense @ b + bias)
+
+
 def test_prelu_matches_torch_and_gradcheck():
     z = torch.tensor([[-2.0, -0.5, 0.0, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
     a = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
