@@ -76,6 +76,11 @@ def to_torch(m: Any, device: torch.device, *, sparse_if_below: float = 0.3) -> t
     return torch.as_tensor(np.ascontiguousarray(m, dtype=np.float32), device=device)
 
 
+def _addmm(bias: torch.Tensor | None, m: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``bias + M @ B``, or ``M @ B`` when bias is None; M dense or sparse CSR."""
+    return m @ b if bias is None else torch.addmm(bias, m, b)
+
+
 class _SparseMatmul(torch.autograd.Function):
     """bias + S @ B for a constant sparse CSR ``S``; the backward uses a precomputed CSR ``S^T``.
 
@@ -91,7 +96,7 @@ class _SparseMatmul(torch.autograd.Function):
     ) -> torch.Tensor:
         ctx.s_t = s_t
         ctx.has_bias = bias is not None
-        return s @ b if bias is None else torch.addmm(bias, s, b)
+        return _addmm(bias, s, b)
 
     @staticmethod
     def backward(
@@ -132,17 +137,17 @@ class FixedMatrix:
 
     def addmm(self, bias: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
         """``bias + M @ B`` (bias a row vector broadcast over rows, or None for ``M @ B``)."""
-        if not self.sparse:
-            return self.s @ b if bias is None else torch.addmm(bias, self.s, b)
-        if torch.is_autocast_enabled(b.device.type):
-            # torch has no bfloat16 sparse CSR product: under bf16_autocast the sparse
-            # products run in float32 (cheap; the dense weight products are what it speeds up)
-            with torch.autocast(b.device.type, enabled=False):
-                return self.addmm(None if bias is None else bias.float(), b.to(self.s.dtype))
-        if torch.is_grad_enabled() and (b.requires_grad or (bias is not None and bias.requires_grad)):
-            out: torch.Tensor = _SparseMatmul.apply(b, bias, self.s, self.s_t)
-            return out
-        return self.s @ b if bias is None else torch.addmm(bias, self.s, b)
+        if self.sparse:
+            if torch.is_autocast_enabled(b.device.type):
+                # torch has no bfloat16 sparse CSR product: under bf16_autocast the sparse
+                # products run in float32 (cheap; the dense weight products are what it speeds up)
+                with torch.autocast(b.device.type, enabled=False):
+                    return self.addmm(None if bias is None else bias.float(), b.to(self.s.dtype))
+            needs_grad = b.requires_grad or (bias is not None and bias.requires_grad)
+            if torch.is_grad_enabled() and needs_grad:
+                out: torch.Tensor = _SparseMatmul.apply(b, bias, self.s, self.s_t)
+                return out
+        return _addmm(bias, self.s, b)
 
 
 def bf16_autocast(device: torch.device, enabled: bool) -> Any:
