@@ -57,6 +57,12 @@ def check_positive_float(name: str, value: Any, *, allow_zero: bool = False) -> 
     return float(value)
 
 
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False but got {value!r}.")
+    return bool(value)
+
+
 class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Common skeleton: ``fit(graph)`` -> ``labels_``; ``fit_predict(graph)``.
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphclust.diffusion import dense_guard, gcn_norm, ppr_exact, ppr_topk
+from graphclust.diffusion import dense_guard, gcn_norm, ppr_exact, ppr_row_mass, ppr_topk
 
 
 def triangle_plus_tail():
@@ -46,6 +46,26 @@ def test_sparse_ppr_converges_to_exact():
     assert set(top[3].indices) == set(np.argsort(row)[-5:])
     full = ppr_topk(a, 0.15, k=60, eps=1e-9)
     assert np.abs(full.toarray() - exact).max() < 1e-6
+
+
+def test_row_mass_and_keep_mass_match_exact_row_sums():
+    rng = np.random.default_rng(0)
+    a = sp.random(60, 60, density=0.08, random_state=1, data_rvs=lambda n: rng.random(n) + 0.5)
+    exact = ppr_exact(a, 0.15)
+    want = exact.sum(1)
+    assert np.allclose(ppr_row_mass(a, 0.15), want, atol=1e-6)
+    plain = ppr_topk(a, 0.15, k=5, eps=1e-7)
+    kept = ppr_topk(a, 0.15, k=5, eps=1e-7, keep_mass=True)
+    # the cut loses mass unless it is given back; the kept entries and their ratios stay
+    assert (np.asarray(plain.sum(1)).ravel() < want - 1e-3).any()
+    assert np.allclose(np.asarray(kept.sum(1)).ravel(), want, atol=1e-5)
+    assert np.array_equal(kept.indices, plain.indices)
+    ratio = kept.data / plain.data
+    rows = np.repeat(np.arange(60), np.diff(kept.indptr))
+    assert np.allclose(ratio, (want / np.asarray(plain.sum(1)).ravel())[rows], rtol=1e-5)
+    # nothing cut, nothing to give back
+    full = ppr_topk(a, 0.15, k=60, eps=1e-9, keep_mass=True)
+    assert np.abs(full.toarray() - exact).max() < 1e-5
 
 
 def test_bad_arguments():

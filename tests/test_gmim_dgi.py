@@ -132,6 +132,7 @@ def test_exact_ppr_path_and_guard(graph):
         (dict(diffusion="heat"), "diffusion must be 'none' or 'ppr'"),
         (dict(nll_reduction="max"), "nll_reduction must be 'sum' or 'mean'"),
         (dict(assign="dbscan"), "assign must be 'kmeans' or 'mixture'"),
+        (dict(ppr_keep_mass="yes"), "ppr_keep_mass must be True or False but got 'yes'"),
         (dict(device="tpu"), "device must be 'auto', 'cpu' or 'cuda"),
     ],
 )

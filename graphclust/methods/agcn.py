@@ -49,7 +49,12 @@ import torch
 from sklearn.cluster import KMeans
 from torch import nn
 
-from graphclust.base import BaseGraphClusterer, check_positive_float, check_positive_int
+from graphclust.base import (
+    BaseGraphClusterer,
+    check_bool,
+    check_positive_float,
+    check_positive_int,
+)
 from graphclust.diffusion import gcn_norm, row_norm
 from graphclust.graph import Graph
 from graphclust.nn.autoencoder import Autoencoder, pretrain_autoencoder
@@ -237,8 +242,7 @@ class AGCN(BaseGraphClusterer):
                 f"scale_fusion must be 'attention' or 'equal' but got {self.scale_fusion!r}."
             )
         for name in ("fusion_h", "mixed_precision", "keep_label_history"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False but got {getattr(self, name)!r}.")
+            check_bool(name, getattr(self, name))
         if self.adj_norm not in ("sym", "row"):
             raise ValueError(f"adj_norm must be 'sym' or 'row' but got {self.adj_norm!r}.")
         if graph.n_features == 0:

@@ -18,7 +18,12 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
-from graphclust.base import BaseGraphClusterer, check_positive_float, check_positive_int
+from graphclust.base import (
+    BaseGraphClusterer,
+    check_bool,
+    check_positive_float,
+    check_positive_int,
+)
 from graphclust.diffusion import DEFAULT_MAX_DENSE_GB, gcn_norm, ppr_exact, ppr_topk
 from graphclust.graph import Graph
 from graphclust.nn.infomax import (
@@ -43,14 +48,16 @@ def propagation_matrix(
     ppr_k: int | None,
     ppr_eps: float,
     max_dense_gb: float,
+    ppr_keep_mass: bool = True,
 ) -> Any:
-    """The encoder's S: gcn_norm(A) for "none"; PPR exact (ppr_k=None) or top-k for "ppr"."""
+    """The encoder's S: gcn_norm(A) for "none"; PPR exact (ppr_k=None) or top-k for "ppr"
+    (each row rescaled to its exact PPR mass when ``ppr_keep_mass``)."""
     if diffusion == "none":
         return gcn_norm(graph.adjacency)
     if diffusion == "ppr":
         if ppr_k is None:
             return ppr_exact(graph.adjacency, alpha, max_dense_gb=max_dense_gb)
-        return ppr_topk(graph.adjacency, alpha, k=ppr_k, eps=ppr_eps)
+        return ppr_topk(graph.adjacency, alpha, k=ppr_k, eps=ppr_eps, keep_mass=ppr_keep_mass)
     raise ValueError(f"diffusion must be 'none' or 'ppr' but got {diffusion!r}.")
 
 
@@ -73,6 +80,9 @@ class DGI(BaseGraphClusterer):
         "MI + Diffusion" ablation).
     alpha, ppr_k, ppr_eps : PPR teleport (0.2), entries kept per node (64; None = exact
         dense PPR), truncation threshold (1e-4).
+    ppr_keep_mass : bool, default True
+        Rescale each node's kept top-k entries to its exact PPR mass
+        (:func:`~graphclust.diffusion.ppr_topk` ``keep_mass``); False keeps the plain cut.
     n_init : int, default 10
         k-means restarts.
     max_dense_gb : float, default 4
@@ -99,6 +109,7 @@ class DGI(BaseGraphClusterer):
         alpha: float = 0.2,
         ppr_k: int | None = 64,
         ppr_eps: float = 1e-4,
+        ppr_keep_mass: bool = True,
         n_init: int = 10,
         max_dense_gb: float = DEFAULT_MAX_DENSE_GB,
         random_state: int | None = None,
@@ -114,6 +125,7 @@ class DGI(BaseGraphClusterer):
         self.alpha = alpha
         self.ppr_k = ppr_k
         self.ppr_eps = ppr_eps
+        self.ppr_keep_mass = ppr_keep_mass
         self.n_init = n_init
         self.max_dense_gb = max_dense_gb
         self.random_state = random_state
@@ -126,6 +138,7 @@ class DGI(BaseGraphClusterer):
         check_positive_int("patience", self.patience)
         check_positive_int("n_init", self.n_init)
         check_positive_float("lr", self.lr)
+        check_bool("ppr_keep_mass", self.ppr_keep_mass)
         if graph.n_features == 0:
             raise ValueError(
                 f"Graph {graph.name!r} has no node features (F = 0); DGI needs features."
@@ -133,7 +146,8 @@ class DGI(BaseGraphClusterer):
 
     def _prepare(self, graph: Graph, device: torch.device) -> tuple[FixedMatrix, FixedMatrix]:
         s = propagation_matrix(
-            graph, self.diffusion, self.alpha, self.ppr_k, self.ppr_eps, self.max_dense_gb
+            graph, self.diffusion, self.alpha, self.ppr_k, self.ppr_eps, self.max_dense_gb,
+            self.ppr_keep_mass,
         )
         x = to_torch(row_normalize(graph.features, only_nonnegative=True), device)
         return FixedMatrix(x), FixedMatrix(to_torch(s, device))

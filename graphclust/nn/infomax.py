@@ -13,7 +13,6 @@ the backward pass (:class:`FixedMatrix`). Same maths, several times less work.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import warnings
 from collections.abc import Callable
@@ -262,7 +261,11 @@ def train_infomax(
     """
     opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     n = x.shape[0]
-    best, best_state, wait, epoch = np.inf, copy.deepcopy(model.state_dict()), 0, 0
+    # the state_dict tensors share storage with the parameters, which Adam updates in
+    # place: the best weights are copied into buffers allocated once, not deep-copied
+    live = model.state_dict()
+    best_state = {k: v.clone() for k, v in live.items()}
+    best, wait, epoch = np.inf, 0, 0
     model.train()
     for epoch in range(max_epochs):
         perm = torch.randperm(n, generator=generator).to(x.device)
@@ -276,7 +279,8 @@ def train_infomax(
             on_epoch(epoch, value)
         if value < best:
             best, wait = value, 0
-            best_state = copy.deepcopy(model.state_dict())
+            for k, v in live.items():
+                best_state[k].copy_(v)
         else:
             wait += 1
             if wait >= patience:
