@@ -17,10 +17,11 @@ Algorithm 1 of the paper:
 Paper vs authors' code: the paper's Cora setting is hidden 512, omega 25000 with the
 *summed* NLL, 200 epochs; the code uses the *mean* NLL with omega 2000, which is our
 default (see ``nll_reduction``); both are reachable by parameters. The paper's S is the dense PPR matrix
-(``ppr_k=None``); our default keeps the 64 largest entries per node, which makes an epoch
+(``ppr_k=None``); our default keeps the 64 largest entries per node (GDC's top-k default)
+and rescales each row to its exact PPR mass (``ppr_keep_mass``), which makes an epoch
 ~9x cheaper on Cora (12 vs 110 ms per product, benchmarks/gmim_floor.py) and makes large
-graphs possible at all. On Cora the exact S is the closer reproduction (10 seeds: ACC
-75.69 +- 0.52 exact vs 72.87 +- 3.18 top-64; docs/methods/gmim.md), at ~5x the run time.
+graphs possible at all. On Cora the exact S is still the closer reproduction (10 seeds:
+ACC 75.69 +- 0.52 exact; docs/methods/gmim.md has the top-64 figures), at ~5x the run time.
 """
 
 from __future__ import annotations
