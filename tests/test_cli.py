@@ -235,7 +235,8 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
 
     def fake_run(method, ds, params, seed, threads, ds_kwargs):
         calls.append((params["epochs"], seed))
-        return {"seed": seed, "seconds": 1.0, "acc": 0.5 + seed / 10, "peak_mb": 10.0}
+        return {"seed": seed, "seconds": 1.0, "import_seconds": 0.5, "acc": 0.5 + seed / 10,
+                "peak_mb": 10.0}
 
     monkeypatch.setattr(bench, "load_tables", lambda: table)
     monkeypatch.setattr(bench, "run_isolated", fake_run)
@@ -246,6 +247,7 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
     assert calls[2:] == [(1, 2)]                       # seeds 0 and 1 reused
     md = (tmp_path / "res" / "t.md").read_text()
     assert "60.00 ± 8.16" in md and "2 of these runs were reused" in md
+    assert "torch._dynamo at a process's first optimiser (0.5 s on average here" in md
     table["t"]["rows"][0]["params"] = {"epochs": 2}    # other parameters: nothing reused
     assert main(["bench", "t", "--seeds", "1", "--out", out, "--resume"]) == 0
     assert calls[3:] == [(2, 0)]
@@ -253,6 +255,13 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["bench", "t", "--seeds", "1", "--out", out, "--resume"]) == 2
     assert "cannot resume from" in capsys.readouterr().err
+
+
+def test_bench_run_reports_fit_seconds_apart_from_torch_imports():
+    from graphclust.bench import run_isolated
+
+    r = run_isolated("kmeans", "csbm", {}, 0, 1, {"n_nodes": 60, "n_classes": 2, "n_features": 4})
+    assert r["seconds"] > 0 and r["import_seconds"] >= 0 and 0 <= r["acc"] <= 1
 
 
 def test_bench_stopped_mid_row_keeps_finished_seeds(tmp_path, monkeypatch):
