@@ -15,6 +15,7 @@ Cost and memory are linear in edges x k.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
@@ -138,7 +139,7 @@ def ppr_topk(
     keep_mass : bool, default False
         Rescale each row's kept entries so they sum to the row's exact PPR mass
         (:func:`ppr_row_mass`). Sparsification then drops detail, not weight: on Cora
-        (alpha = 0.2) the 64 largest entries hold 82% of a row's mass on average, so without
+        (alpha = 0.2) the 64 largest entries hold 87% of a row's mass on average, so without
         it nodes receive less diffusion, and unevenly. GDC (Klicpera et al., 2019) likewise
         normalises again after sparsifying; keeping each row's own exact mass is the
         choice that leaves ``S 1`` equal to the exact PPR's.
@@ -179,13 +180,13 @@ def ppr_topk(
 
 
 def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = 1e-10,
-                 max_iter: int = 1000) -> np.ndarray:
+                 max_iter: int = 100_000) -> np.ndarray:
     """Row sums ``S 1`` of the exact PPR matrix (eq. 5), without forming S.
 
     ``S 1 = alpha sum_t ((1 - alpha) T)^t 1`` with ``T = gcn_norm(A)``: one sparse
     matrix-vector product per term, so O(edges) memory and time per step. The terms
     shrink like (1 - alpha)^t (T's spectral radius is 1); iteration stops when a term's
-    largest entry falls below ``tol``.
+    largest entry falls below ``tol`` (~110 terms for alpha = 0.2, ~2300 for 0.01).
     """
     alpha = _check_alpha(alpha)
     t = gcn_norm(adjacency).astype(np.float64)
@@ -196,6 +197,12 @@ def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = 1e-10,
         total += term
         if np.abs(term).max() < tol:
             break
+    else:
+        warnings.warn(
+            f"ppr_row_mass stopped after max_iter={max_iter} terms with the last term still "
+            f"{np.abs(term).max():.2e} > tol={tol:g}; raise max_iter or alpha.",
+            RuntimeWarning, stacklevel=2,
+        )
     return total
 
 

@@ -63,6 +63,8 @@ def test_row_mass_and_keep_mass_match_exact_row_sums():
     ratio = kept.data / plain.data
     rows = np.repeat(np.arange(60), np.diff(kept.indptr))
     assert np.allclose(ratio, (want / np.asarray(plain.sum(1)).ravel())[rows], rtol=1e-5)
+    with pytest.warns(RuntimeWarning, match=r"stopped after max_iter=3 terms .* raise max_iter"):
+        ppr_row_mass(a, 0.15, max_iter=3)
     # nothing cut, nothing to give back
     full = ppr_topk(a, 0.15, k=60, eps=1e-9, keep_mass=True)
     assert np.abs(full.toarray() - exact).max() < 1e-5
