@@ -40,6 +40,20 @@ def load_tables() -> dict[str, Any]:
     return tomllib.loads(TABLES.read_text())
 
 
+def import_torch_optim() -> float:
+    """Pay torch's one-time import of ``torch._dynamo`` now; return its seconds.
+
+    The first ``torch.optim`` optimiser of a process imports it (~1.2 s on our 2-core
+    machines, once per process, whatever the model): a one-time import like ``import torch``
+    itself, so timings of a fit call this first and report it apart.
+    """
+    import torch
+
+    t0 = time.perf_counter()
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
+    return time.perf_counter() - t0
+
+
 def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
             dataset_kwargs: dict[str, Any] | None = None,
             labelings: list[str] | None = None) -> dict[str, Any]:
@@ -54,12 +68,7 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
     from graphclust.methods import METHODS
 
     g = load_dataset(dataset, **(dataset_kwargs or {}))
-    # torch.optim's first optimiser of a process imports torch._dynamo (~1.2 s on our
-    # 2-core machines, once per process, whatever the model): a one-time import like
-    # ``import torch`` itself, so it happens before the timer and is reported apart
-    t_import = time.perf_counter()
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
-    import_seconds = time.perf_counter() - t_import
+    import_seconds = import_torch_optim()  # before the timer, reported apart
     cls = METHODS[method]
     if "keep_label_history" in cls().get_params():  # for the oracle column only
         params = {**params, "keep_label_history": True}

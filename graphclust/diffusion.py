@@ -149,9 +149,9 @@ def ppr_topk(
         raise ValueError(f"k must be a positive integer or None but got {k!r}.")
     if eps <= 0:
         raise ValueError(f"eps must be > 0 but got {eps!r}.")
-    t = gcn_norm(adjacency).astype(np.float64)
-    n = t.shape[0]
-    t = sp.csr_matrix((1.0 - alpha) * t)
+    t_norm = gcn_norm(adjacency).astype(np.float64)
+    n = t_norm.shape[0]
+    t = sp.csr_matrix((1.0 - alpha) * t_norm)
     blocks: list[sp.csr_matrix] = []
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
@@ -170,7 +170,7 @@ def ppr_topk(
         blocks.append(_keep_topk(sp.csr_matrix(p), k, threshold))
     s = sp.vstack(blocks).tocsr()
     if keep_mass:
-        want = ppr_row_mass(adjacency, alpha)
+        want = _row_mass(t_norm, alpha)
         have = np.asarray(s.sum(1)).ravel()
         s = sp.csr_matrix(sp.diags(np.divide(want, have, out=np.zeros_like(want),
                                              where=have > 0)) @ s)
@@ -179,8 +179,11 @@ def ppr_topk(
     return s
 
 
-def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = 1e-10,
-                 max_iter: int = 100_000) -> np.ndarray:
+_MASS_TOL, _MASS_MAX_ITER = 1e-10, 100_000
+
+
+def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = _MASS_TOL,
+                 max_iter: int = _MASS_MAX_ITER) -> np.ndarray:
     """Row sums ``S 1`` of the exact PPR matrix (eq. 5), without forming S.
 
     ``S 1 = alpha sum_t ((1 - alpha) T)^t 1`` with ``T = gcn_norm(A)``: one sparse
@@ -188,8 +191,12 @@ def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = 1e-10,
     shrink like (1 - alpha)^t (T's spectral radius is 1); iteration stops when a term's
     largest entry falls below ``tol`` (~110 terms for alpha = 0.2, ~2300 for 0.01).
     """
-    alpha = _check_alpha(alpha)
-    t = gcn_norm(adjacency).astype(np.float64)
+    return _row_mass(gcn_norm(adjacency).astype(np.float64), _check_alpha(alpha), tol, max_iter)
+
+
+def _row_mass(t: sp.csr_matrix, alpha: float, tol: float = _MASS_TOL,
+              max_iter: int = _MASS_MAX_ITER) -> np.ndarray:
+    """:func:`ppr_row_mass` from ``T = gcn_norm(A)`` already built (float64)."""
     term = alpha * np.ones(t.shape[0])
     total = term.copy()
     for _ in range(max_iter):
@@ -201,7 +208,7 @@ def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = 1e-10,
         warnings.warn(
             f"ppr_row_mass stopped after max_iter={max_iter} terms with the last term still "
             f"{np.abs(term).max():.2e} > tol={tol:g}; raise max_iter or alpha.",
-            RuntimeWarning, stacklevel=2,
+            RuntimeWarning, stacklevel=3,
         )
     return total
 

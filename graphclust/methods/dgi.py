@@ -48,7 +48,7 @@ def propagation_matrix(
     ppr_k: int | None,
     ppr_eps: float,
     max_dense_gb: float,
-    ppr_keep_mass: bool = True,
+    ppr_keep_mass: bool,
 ) -> Any:
     """The encoder's S: gcn_norm(A) for "none"; PPR exact (ppr_k=None) or top-k for "ppr"
     (each row rescaled to its exact PPR mass when ``ppr_keep_mass``)."""
