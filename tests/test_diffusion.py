@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphclust.diffusion import dense_guard, gcn_norm, ppr_exact, ppr_row_mass, ppr_topk
+from graphclust.diffusion import (
+    dense_guard,
+    gcn_norm,
+    ppr_exact,
+    ppr_lowrank_residual,
+    ppr_row_mass,
+    ppr_topk,
+)
 
 
 def triangle_plus_tail():
@@ -70,6 +77,31 @@ def test_row_mass_and_keep_mass_match_exact_row_sums():
     assert np.abs(full.toarray() - exact).max() < 1e-5
 
 
+def test_lowrank_residual_matches_the_truncated_svd_of_what_the_cut_drops():
+    rng = np.random.default_rng(0)
+    a = sp.random(60, 60, density=0.08, random_state=1, data_rvs=lambda n: rng.random(n) + 0.5)
+    exact = ppr_exact(a, 0.15).astype(np.float64)
+    top = ppr_topk(a, 0.15, k=5, eps=1e-9)
+    resid = exact - top.toarray()
+    # full rank: U V is the residual itself, so S_k + U V is the exact S
+    u, v = ppr_lowrank_residual(a, top, 0.15, rank=60)
+    assert u.shape == (60, 60) and v.shape == (60, 60)
+    assert np.abs(top.toarray() + u @ v - exact).max() < 1e-5
+    # rank 4: as close as the best rank-4 approximation (Eckart-Young), up to 2%
+    u, v = ppr_lowrank_residual(a, top, 0.15, rank=4)
+    assert u.shape == (60, 4) and v.shape == (4, 60)
+    sing = np.linalg.svd(resid, compute_uv=False)
+    best = np.sqrt((sing[4:] ** 2).sum())
+    got = np.linalg.norm(resid - u @ v)
+    assert best <= got + 1e-6 and got < 1.02 * best
+    assert got < 0.5 * np.linalg.norm(resid)
+    # the same random_state gives the same factors
+    u2, v2 = ppr_lowrank_residual(a, top, 0.15, rank=4)
+    assert np.array_equal(u, u2) and np.array_equal(v, v2)
+    with pytest.warns(RuntimeWarning, match=r"ppr_lowrank_residual stopped after max_iter=2"):
+        ppr_lowrank_residual(a, top, 0.15, rank=4, max_iter=2)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match=r"alpha \(teleport probability\) must lie in \(0, 1\)"):
         ppr_exact(triangle_plus_tail(), 1.5)
@@ -77,3 +109,7 @@ def test_bad_arguments():
         ppr_topk(triangle_plus_tail(), k=0)
     with pytest.raises(MemoryError, match=r"about 120\.0 GB .* use the sparse top-k"):
         dense_guard(10**5, "exact PPR", 4.0, copies=3)
+    with pytest.raises(ValueError, match="rank must be a positive integer but got 0"):
+        ppr_lowrank_residual(triangle_plus_tail(), sp.eye(5), rank=0)
+    with pytest.raises(ValueError, match=r"s_topk must be the \(5, 5\) top-k PPR .* shape \(4, 4\)"):
+        ppr_lowrank_residual(triangle_plus_tail(), sp.eye(4), rank=2)

@@ -57,6 +57,21 @@ def test_fixed_sparse_addmm_with_bias_gradients_match_dense():
         torch.testing.assert_close(m.addmm(bias, b), dense @ b + bias)
 
 
+def test_fixed_matrix_with_low_rank_part_is_s_plus_uv():
+    gen = torch.Generator().manual_seed(2)
+    dense = torch.rand(6, 6, generator=gen, dtype=torch.float64)
+    dense[dense < 0.6] = 0
+    u = torch.randn(6, 2, generator=gen, dtype=torch.float64)
+    v = torch.randn(2, 6, generator=gen, dtype=torch.float64)
+    b = torch.randn(6, 3, generator=gen, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, generator=gen, dtype=torch.float64, requires_grad=True)
+    full = dense + u @ v
+    for m in (FixedMatrix(dense.to_sparse_csr(), (u, v)), FixedMatrix(dense, (u, v))):
+        torch.testing.assert_close(m.addmm(bias, b), full @ b + bias)
+        torch.testing.assert_close(m @ b, full @ b)
+        assert torch.autograd.gradcheck(m.addmm, (bias, b))
+
+
 def test_prelu_matches_torch_and_gradcheck():
     z = torch.tensor([[-2.0, -0.5, 0.0, 0.3, 4.0]], dtype=torch.float64, requires_grad=True)
     a = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
@@ -133,6 +148,8 @@ def test_exact_ppr_path_and_guard(graph):
         (dict(nll_reduction="max"), "nll_reduction must be 'sum' or 'mean'"),
         (dict(assign="dbscan"), "assign must be 'kmeans' or 'mixture'"),
         (dict(ppr_keep_mass="yes"), "ppr_keep_mass must be True or False but got 'yes'"),
+        (dict(ppr_rank=-1), "ppr_rank must be an integer >= 0 but got -1"),
+        (dict(ppr_keep_mass=True), r"ppr_keep_mass=True and ppr_rank=8 both .* use one: ppr_rank=0"),
         (dict(device="tpu"), "device must be 'auto', 'cpu' or 'cuda"),
     ],
 )

@@ -24,7 +24,13 @@ from graphclust.base import (
     check_positive_float,
     check_positive_int,
 )
-from graphclust.diffusion import DEFAULT_MAX_DENSE_GB, gcn_norm, ppr_exact, ppr_topk
+from graphclust.diffusion import (
+    DEFAULT_MAX_DENSE_GB,
+    gcn_norm,
+    ppr_exact,
+    ppr_lowrank_residual,
+    ppr_topk,
+)
 from graphclust.graph import Graph
 from graphclust.nn.infomax import (
     FixedMatrix,
@@ -49,15 +55,21 @@ def propagation_matrix(
     ppr_eps: float,
     max_dense_gb: float,
     ppr_keep_mass: bool,
-) -> Any:
-    """The encoder's S: gcn_norm(A) for "none"; PPR exact (ppr_k=None) or top-k for "ppr"
-    (each row rescaled to its exact PPR mass when ``ppr_keep_mass``)."""
+    ppr_rank: int,
+) -> tuple[Any, tuple[np.ndarray, np.ndarray] | None]:
+    """The encoder's S as ``(matrix, low_rank)``: gcn_norm(A) for "none"; for "ppr" the exact
+    PPR (ppr_k=None), or the top-k PPR (rows rescaled to their exact mass when
+    ``ppr_keep_mass``) plus, when ``ppr_rank`` > 0, rank-``ppr_rank`` factors (U, V) of the
+    entries it drops (:func:`~graphclust.diffusion.ppr_lowrank_residual`); S = matrix + U V."""
     if diffusion == "none":
-        return gcn_norm(graph.adjacency)
+        return gcn_norm(graph.adjacency), None
     if diffusion == "ppr":
         if ppr_k is None:
-            return ppr_exact(graph.adjacency, alpha, max_dense_gb=max_dense_gb)
-        return ppr_topk(graph.adjacency, alpha, k=ppr_k, eps=ppr_eps, keep_mass=ppr_keep_mass)
+            return ppr_exact(graph.adjacency, alpha, max_dense_gb=max_dense_gb), None
+        s = ppr_topk(graph.adjacency, alpha, k=ppr_k, eps=ppr_eps, keep_mass=ppr_keep_mass)
+        if ppr_rank == 0:
+            return s, None
+        return s, ppr_lowrank_residual(graph.adjacency, s, alpha, rank=ppr_rank)
     raise ValueError(f"diffusion must be 'none' or 'ppr' but got {diffusion!r}.")
 
 
@@ -80,9 +92,13 @@ class DGI(BaseGraphClusterer):
         "MI + Diffusion" ablation).
     alpha, ppr_k, ppr_eps : PPR teleport (0.2), entries kept per node (64; None = exact
         dense PPR), truncation threshold (1e-4).
-    ppr_keep_mass : bool, default True
-        Rescale each node's kept top-k entries to its exact PPR mass
-        (:func:`~graphclust.diffusion.ppr_topk` ``keep_mass``); False keeps the plain cut.
+    ppr_rank : int, default 8
+        Rank of the correction for the PPR entries the top-k cut drops: S = S_k + U V
+        (:func:`~graphclust.diffusion.ppr_lowrank_residual`); 0 = none.
+    ppr_keep_mass : bool, default False
+        Without the low-rank correction (``ppr_rank=0``): rescale each node's kept top-k
+        entries to its exact PPR mass (:func:`~graphclust.diffusion.ppr_topk`
+        ``keep_mass``). Both account for the dropped entries, so both at once is an error.
     n_init : int, default 10
         k-means restarts.
     max_dense_gb : float, default 4
@@ -109,7 +125,8 @@ class DGI(BaseGraphClusterer):
         alpha: float = 0.2,
         ppr_k: int | None = 64,
         ppr_eps: float = 1e-4,
-        ppr_keep_mass: bool = True,
+        ppr_rank: int = 8,
+        ppr_keep_mass: bool = False,
         n_init: int = 10,
         max_dense_gb: float = DEFAULT_MAX_DENSE_GB,
         random_state: int | None = None,
@@ -125,6 +142,7 @@ class DGI(BaseGraphClusterer):
         self.alpha = alpha
         self.ppr_k = ppr_k
         self.ppr_eps = ppr_eps
+        self.ppr_rank = ppr_rank
         self.ppr_keep_mass = ppr_keep_mass
         self.n_init = n_init
         self.max_dense_gb = max_dense_gb
@@ -139,18 +157,28 @@ class DGI(BaseGraphClusterer):
         check_positive_int("n_init", self.n_init)
         check_positive_float("lr", self.lr)
         check_bool("ppr_keep_mass", self.ppr_keep_mass)
+        check_positive_int("ppr_rank", self.ppr_rank, minimum=0)
+        if self.ppr_keep_mass and self.ppr_rank > 0:
+            raise ValueError(
+                f"ppr_keep_mass=True and ppr_rank={self.ppr_rank} both stand in for the PPR "
+                "entries the top-k cut drops; use one: ppr_rank=0 with ppr_keep_mass=True, "
+                "or ppr_keep_mass=False (default) with the low-rank correction."
+            )
         if graph.n_features == 0:
             raise ValueError(
                 f"Graph {graph.name!r} has no node features (F = 0); DGI needs features."
             )
 
     def _prepare(self, graph: Graph, device: torch.device) -> tuple[FixedMatrix, FixedMatrix]:
-        s = propagation_matrix(
+        s, low_rank = propagation_matrix(
             graph, self.diffusion, self.alpha, self.ppr_k, self.ppr_eps, self.max_dense_gb,
-            self.ppr_keep_mass,
+            self.ppr_keep_mass, self.ppr_rank,
         )
         x = to_torch(row_normalize(graph.features, only_nonnegative=True), device)
-        return FixedMatrix(x), FixedMatrix(to_torch(s, device))
+        factors = None if low_rank is None else (
+            torch.as_tensor(low_rank[0], device=device), torch.as_tensor(low_rank[1], device=device)
+        )
+        return FixedMatrix(x), FixedMatrix(to_torch(s, device), factors)
 
     def _pretrain(
         self,

@@ -82,9 +82,12 @@ class GMIM(DGI):
         Entries of S kept per node; None = exact dense PPR (paper and authors' code:
         closer to the paper's numbers on Cora, ~7x slower, N^2 memory).
     ppr_eps : float, default 1e-4
-    ppr_keep_mass : bool, default True
-        Rescale each node's kept entries to its exact PPR mass (see :class:`DGI`): the
-        top-k S then gives every node the diffusion weight the exact S gives it.
+    ppr_rank : int, default 8
+        Rank of the correction U V for the entries the top-k cut drops, S = S_k + U V
+        (see :class:`DGI`); 0 = none.
+    ppr_keep_mass : bool, default False
+        With ``ppr_rank=0``: rescale each node's kept entries to its exact PPR mass (see
+        :class:`DGI`).
     reg_covar : float, default 1e-6
         Variance floor of the mixture.
     assign : {"kmeans", "mixture"}, default "kmeans"
@@ -118,7 +121,8 @@ class GMIM(DGI):
         alpha: float = 0.2,
         ppr_k: int | None = 64,
         ppr_eps: float = 1e-4,
-        ppr_keep_mass: bool = True,
+        ppr_rank: int = 8,
+        ppr_keep_mass: bool = False,
         reg_covar: float = 1e-6,
         assign: Literal["kmeans", "mixture"] = "kmeans",
         n_init: int = 10,
@@ -142,6 +146,7 @@ class GMIM(DGI):
         self.alpha = alpha
         self.ppr_k = ppr_k
         self.ppr_eps = ppr_eps
+        self.ppr_rank = ppr_rank
         self.ppr_keep_mass = ppr_keep_mass
         self.reg_covar = reg_covar
         self.assign = assign

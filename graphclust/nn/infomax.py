@@ -113,8 +113,13 @@ class FixedMatrix:
     pass is built once here instead of on every step.
     """
 
-    def __init__(self, s: torch.Tensor) -> None:
+    def __init__(
+        self, s: torch.Tensor, low_rank: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> None:
         self.s = s
+        #: optional factors (U (N, r), V (r, M)): the matrix is then M = s + U V, and
+        #: ``M @ B = s @ B + U (V B)`` (top-k PPR plus its low-rank residual)
+        self.low_rank = low_rank
         self.sparse = s.layout == torch.sparse_csr
         if self.sparse:
             with warnings.catch_warnings():
@@ -136,12 +141,20 @@ class FixedMatrix:
 
     def addmm(self, bias: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
         """``bias + M @ B`` (bias a row vector broadcast over rows, or None for ``M @ B``)."""
+        out = self._addmm_main(bias, b)
+        if self.low_rank is None:
+            return out
+        u, v = self.low_rank
+        return torch.addmm(out, u, v @ b)
+
+    def _addmm_main(self, bias: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
         if self.sparse:
             if torch.is_autocast_enabled(b.device.type):
                 # torch has no bfloat16 sparse CSR product: under bf16_autocast the sparse
                 # products run in float32 (cheap; the dense weight products are what it speeds up)
                 with torch.autocast(b.device.type, enabled=False):
-                    return self.addmm(None if bias is None else bias.float(), b.to(self.s.dtype))
+                    return self._addmm_main(None if bias is None else bias.float(),
+                                            b.to(self.s.dtype))
             needs_grad = b.requires_grad or (bias is not None and bias.requires_grad)
             if torch.is_grad_enabled() and needs_grad:
                 out: torch.Tensor = _SparseMatmul.apply(b, bias, self.s, self.s_t)
