@@ -81,29 +81,40 @@ def _addmm(bias: torch.Tensor | None, m: torch.Tensor, b: torch.Tensor) -> torch
 
 
 class _SparseMatmul(torch.autograd.Function):
-    """bias + S @ B for a constant sparse CSR ``S``; the backward uses a precomputed CSR ``S^T``.
+    """bias + S @ B (+ U (V B)) for a constant sparse CSR ``S``; the backward uses a
+    precomputed CSR ``S^T``.
 
     torch's own backward for a CSR product transposes S on every call (a sort and a
     scatter) and came out ~2x slower than the forward on Cora; S never changes here. The
     optional bias (a row vector, or None) rides in the same ``addmm`` call, which saves
-    a separate zero-fill and addition pass over the (N, hidden) output.
+    a separate zero-fill and addition pass over the (N, hidden) output. The optional
+    low-rank part (U, V) is added in place into the same output, and its gradient
+    ``V^T (U^T G)`` into the same gradient buffer, which saves a buffer and an addition
+    pass each way against leaving it to autograd.
     """
 
     @staticmethod
     def forward(
-        ctx: Any, b: torch.Tensor, bias: torch.Tensor | None, s: torch.Tensor, s_t: torch.Tensor
+        ctx: Any, b: torch.Tensor, bias: torch.Tensor | None, s: torch.Tensor,
+        s_t: torch.Tensor, u: torch.Tensor | None, v: torch.Tensor | None,
     ) -> torch.Tensor:
-        ctx.s_t = s_t
+        ctx.s_t, ctx.u, ctx.v = s_t, u, v
         ctx.has_bias = bias is not None
-        return _addmm(bias, s, b)
+        out = _addmm(bias, s, b)
+        if u is not None and v is not None:
+            out.addmm_(u, v @ b)
+        return out
 
     @staticmethod
     def backward(
         ctx: Any, grad: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor | None, None, None]:
+    ) -> tuple[torch.Tensor, torch.Tensor | None, None, None, None, None]:
         grad = grad.contiguous()
         grad_bias = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[1] else None
-        return ctx.s_t @ grad, grad_bias, None, None
+        grad_b = ctx.s_t @ grad
+        if ctx.u is not None:
+            grad_b.addmm_(ctx.v.T, ctx.u.T @ grad)
+        return grad_b, grad_bias, None, None, None, None
 
 
 class FixedMatrix:
@@ -141,25 +152,21 @@ class FixedMatrix:
 
     def addmm(self, bias: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
         """``bias + M @ B`` (bias a row vector broadcast over rows, or None for ``M @ B``)."""
-        out = self._addmm_main(bias, b)
-        if self.low_rank is None:
-            return out
-        u, v = self.low_rank
-        return torch.addmm(out, u, v @ b)
-
-    def _addmm_main(self, bias: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
+        u, v = self.low_rank if self.low_rank is not None else (None, None)
         if self.sparse:
             if torch.is_autocast_enabled(b.device.type):
                 # torch has no bfloat16 sparse CSR product: under bf16_autocast the sparse
                 # products run in float32 (cheap; the dense weight products are what it speeds up)
                 with torch.autocast(b.device.type, enabled=False):
-                    return self._addmm_main(None if bias is None else bias.float(),
-                                            b.to(self.s.dtype))
+                    return self.addmm(None if bias is None else bias.float(), b.to(self.s.dtype))
             needs_grad = b.requires_grad or (bias is not None and bias.requires_grad)
             if torch.is_grad_enabled() and needs_grad:
-                out: torch.Tensor = _SparseMatmul.apply(b, bias, self.s, self.s_t)
+                out: torch.Tensor = _SparseMatmul.apply(b, bias, self.s, self.s_t, u, v)
                 return out
-        return _addmm(bias, self.s, b)
+        res = _addmm(bias, self.s, b)
+        if u is not None and v is not None:
+            res = torch.addmm(res, u, v @ b)
+        return res
 
 
 def bf16_autocast(device: torch.device, enabled: bool) -> Any:
