@@ -178,3 +178,33 @@ def test_linear_probe_separable_and_bad_split():
     assert linear_probe(z, y, split) == 1.0
     with pytest.raises(ValueError, match="'test' is missing"):
         linear_probe(z, y, {"train": split["train"]})
+
+
+def _inertia(h, labels):
+    return sum(((h[labels == c] - h[labels == c].mean(0)) ** 2).sum() for c in np.unique(labels))
+
+
+def test_final_kmeans_adds_a_start_at_the_mixture_means_and_keeps_the_lower_inertia():
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(0, 10, (10, 2))
+    h = (np.repeat(centres, 15, 0) + rng.normal(0, 0.6, (150, 2))).astype(np.float32)
+    model = GMIM(10, n_init=1)
+    at_centres = _inertia(h, KMeans(10, init=centres.astype(np.float32), n_init=1).fit_predict(h))
+
+    def plain(seed):  # the k-means++ run _final_kmeans makes with this generator
+        rs = int(np.random.default_rng(seed).integers(2**31))
+        return KMeans(10, n_init=1, random_state=rs).fit(h).inertia_
+
+    # generator 4: the k-means++ start ends in a poor optimum, the start at the means wins
+    assert plain(4) > at_centres + 5
+    got = model._final_kmeans(h, centres, np.random.default_rng(4))
+    assert _inertia(h, got) == pytest.approx(at_centres, rel=1e-4)
+    # generator 6: k-means++ beats the start at the means and is kept
+    assert plain(6) < at_centres - 1
+    got = model._final_kmeans(h, centres, np.random.default_rng(6))
+    assert _inertia(h, got) == pytest.approx(plain(6), rel=1e-4)
+    # non-finite means (no mixture) are skipped
+    got = model._final_kmeans(h, np.full((10, 2), np.nan), np.random.default_rng(4))
+    assert _inertia(h, got) == pytest.approx(plain(4), rel=1e-4)

@@ -10,7 +10,8 @@ Algorithm 1 of the paper:
    ``grad_steps`` Adam steps on  omega * L_MI + beta_t * L_NLL  (eq. 8-9), with
    beta_t = tanh(c * t) ramping from 0 to 1 (authors' code; c = 0.0044 over 1000 epochs on
    PubMed, so the default c = 4.4 / T reaches the same ramp end for any T).
-5. Labels: k-means on the final embedding (``assign="kmeans"``, the paper), or the
+5. Labels: k-means on the final embedding (``assign="kmeans"``, the paper; one of its starts
+   is the mixture's means, see ``_final_kmeans``), or the
    mixture's own MAP assignment (``assign="mixture"``); both are kept
    (``labels_``, ``mixture_labels_``) and ``predict_proba`` gives the responsibilities.
 
@@ -95,7 +96,8 @@ class GMIM(DGI):
     assign : {"kmeans", "mixture"}, default "kmeans"
         Which assignment becomes ``labels_``.
     n_init : int, default 10
-        k-means restarts (initialisation and final assignment).
+        k-means restarts (initialisation and final assignment; the final one also tries a
+        start at the fitted mixture's means).
     max_dense_gb, random_state, device, verbose : as in :class:`DGI`.
 
     Attributes
@@ -180,6 +182,26 @@ class GMIM(DGI):
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
         return km.fit_predict(h).astype(np.int64)
 
+    def _final_kmeans(self, h: np.ndarray, means: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Step 5, k-means on the final H: the ``n_init`` k-means++ starts plus one start at
+        the fitted mixture's means (the joint phase pulled H towards them); the run with the
+        lowest inertia wins, so the extra start can only lower the k-means objective.
+
+        Why: on Cora a single k-means++ start reaches the best partition of a final embedding
+        about one time in three, so 10 starts all miss it about once in a hundred fits
+        (seed 9 of Table II did: inertia 4.61 against 4.34, ACC 66.8 against 75.0); the start
+        at the mixture's means reached it there, for ~10 ms. No label is involved.
+        """
+        km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
+        labels = km.fit_predict(h).astype(np.int64)
+        if np.isfinite(means).all():
+            seeded = KMeans(self.n_clusters, init=means.astype(h.dtype), n_init=1).fit(h)
+            if seeded.inertia_ < km.inertia_:
+                log.debug("final k-means: the start at the mixture means wins (inertia %.4g < %.4g)",
+                          seeded.inertia_, km.inertia_)
+                labels = seeded.labels_.astype(np.int64)
+        return labels
+
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
         x, s = self._prepare(graph, device)
         model = self._pretrain(x, s, device, rng, self.pretrain_epochs)  # step 2
@@ -250,7 +272,7 @@ class GMIM(DGI):
         self.variances_ = params.variances.cpu().numpy()
         self.responsibilities_ = resp.cpu().numpy()
         self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
-        self.kmeans_labels_ = self._kmeans(self.embedding_, rng)  # step 5
+        self.kmeans_labels_ = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
         self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
