@@ -90,7 +90,8 @@ def test_infomax_loss_by_hand():
 
 
 def test_dgi_clusters_a_planted_partition(graph):
-    model = DGI(3, max_epochs=150, random_state=0, **SMALL).fit(graph)
+    # ppr_keep_mass only matters with diffusion="ppr": no clash with ppr_rank here
+    model = DGI(3, max_epochs=150, random_state=0, ppr_keep_mass=True, **SMALL).fit(graph)
     assert model.embedding_.shape == (300, 16)
     assert evaluate(graph.labels, model.labels_)["acc"] > 0.8
 
@@ -208,3 +209,24 @@ def test_final_kmeans_adds_a_start_at_the_mixture_means_and_keeps_the_lower_iner
     # non-finite means (no mixture) are skipped
     got = model._final_kmeans(h, np.full((10, 2), np.nan), np.random.default_rng(4))
     assert _inertia(h, got) == pytest.approx(plain(4), rel=1e-4)
+
+
+def test_propagation_variants_reach_the_encoder(graph):
+    cpu = torch.device("cpu")
+    _, s = GMIM(3, **SMALL)._prepare(graph, cpu)
+    assert s.sparse and s.low_rank is not None
+    assert s.low_rank[0].shape == (300, 8) and s.low_rank[1].shape == (8, 300)
+    _, s0 = GMIM(3, ppr_rank=0, ppr_keep_mass=True, **SMALL)._prepare(graph, cpu)
+    assert s0.low_rank is None
+    # row masses S 1: the cut loses some, the rescaled cut has them exactly, S_k + U V nearly
+    _, exact = GMIM(3, ppr_k=None, **SMALL)._prepare(graph, cpu)
+    assert not exact.sparse and exact.low_rank is None
+    want = exact.s.sum(1)
+    u, v = s.low_rank
+    cut = s.s.to_dense().sum(1)
+    assert (want - cut).max() > 0.05
+    torch.testing.assert_close(s0.s.to_dense().sum(1), want, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(cut + u @ v.sum(1), want, rtol=0.02, atol=0.0)
+    model = GMIM(3, ppr_rank=0, ppr_keep_mass=True, pretrain_epochs=5, n_epochs=2,
+                 random_state=0, **SMALL).fit(graph)
+    assert model.labels_.shape == (300,)

@@ -158,7 +158,7 @@ class DGI(BaseGraphClusterer):
         check_positive_float("lr", self.lr)
         check_bool("ppr_keep_mass", self.ppr_keep_mass)
         check_positive_int("ppr_rank", self.ppr_rank, minimum=0)
-        if self.ppr_keep_mass and self.ppr_rank > 0:
+        if self.diffusion == "ppr" and self.ppr_keep_mass and self.ppr_rank > 0:
             raise ValueError(
                 f"ppr_keep_mass=True and ppr_rank={self.ppr_rank} both stand in for the PPR "
                 "entries the top-k cut drops; use one: ppr_rank=0 with ppr_keep_mass=True, "
