@@ -78,6 +78,8 @@ def test_agcn_clusters_planted_partition_and_is_repeatable(graph):
     assert evaluate(graph.labels, m1.labels_)["acc"] > 0.8
     assert m1.label_history_.shape == (SMALL["n_iter"] + 1, graph.n_nodes)
     np.testing.assert_array_equal(m1.label_history_[-1], m1.labels_)
+    assert m1.q_label_history_.shape == m1.label_history_.shape
+    np.testing.assert_array_equal(m1.q_label_history_[-1], m1.q_.argmax(1))
     np.testing.assert_allclose(m1.predict_proba().sum(1), 1.0, rtol=1e-5)
     assert m1.embedding_.shape == (graph.n_nodes, 8)
     assert set(m1.history_) >= {"pretrain/recon", "train/recon", "train/kl_q", "train/kl_z"}

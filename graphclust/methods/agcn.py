@@ -162,8 +162,10 @@ class AGCN(BaseGraphClusterer):
         it is several times faster; slower than float32 on AVX2-only CPUs. Its effect on
         quality is measured in docs/methods/agcn.md, not assumed.
     keep_label_history : bool, default False
-        Keep argmax Z of every iteration in ``label_history_`` (n_iter, N) so a benchmark
-        can show the authors' best-iteration protocol next to the final iteration.
+        Keep argmax Z of every iteration in ``label_history_`` (n_iter + 1, N) so a
+        benchmark can show the authors' best-iteration protocol next to the final
+        iteration, and argmax Q (the AE embedding's own assignment, eq. 10) in
+        ``q_label_history_``, to show how the AE branch moves during the joint phase.
     random_state, device, verbose : see :class:`~graphclust.base.BaseGraphClusterer`.
 
     Attributes
@@ -288,7 +290,8 @@ class AGCN(BaseGraphClusterer):
             return x_hat.float(), hs[-1].float(), logits.float()
 
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        history = []
+        history: list[torch.Tensor] = []
+        q_history: list[torch.Tensor] = []
         net.train()
         for it in range(self.n_iter):
             opt.zero_grad()
@@ -298,6 +301,7 @@ class AGCN(BaseGraphClusterer):
             z = torch.softmax(logits, dim=1)
             if self.keep_label_history:
                 history.append(z.detach().argmax(1).to(torch.int32).cpu())
+                q_history.append(q.detach().argmax(1).to(torch.int32).cpu())
             recon = nn.functional.mse_loss(x_hat, x_dense)
             kl_q = kl_clustering_loss(p, q)
             kl_z = kl_clustering_loss(p, z)
@@ -320,7 +324,9 @@ class AGCN(BaseGraphClusterer):
         self.labels_ = self.soft_assignment_.argmax(1).astype(np.int64)  # eq. 9
         if self.keep_label_history:
             history.append(torch.as_tensor(self.labels_, dtype=torch.int32))
+            q_history.append(torch.as_tensor(self.q_.argmax(1), dtype=torch.int32))
             self.label_history_ = torch.stack(history).numpy()
+            self.q_label_history_ = torch.stack(q_history).numpy()
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
         """Z (N, K) of the training graph (transductive)."""
