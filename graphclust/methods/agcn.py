@@ -175,6 +175,8 @@ class AGCN(BaseGraphClusterer):
         phase's starting point (the paper's "AE" baseline of Table 3)
     soft_assignment_ : (N, K) Z     q_ : (N, K) Q     embedding_ : (N, widths[-1]) H_l
     history_ : per-epoch "pretrain/recon", "train/recon", "train/kl_q", "train/kl_z"
+    label_history_, q_label_history_ : (n_iter + 1, N) argmax Z and argmax Q before each
+        update and after the last (only with ``keep_label_history=True``)
     """
 
     def __init__(
