@@ -18,9 +18,9 @@ import argparse
 import time
 
 import torch
+from agcn_start import agcn_row  # benchmarks/ is on sys.path when run as a script
 
 from graphclust import AGCN, evaluate, load_dataset
-from graphclust.bench import load_tables
 
 
 def main() -> None:
@@ -33,12 +33,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    rows = [r for r in load_tables()[args.table]["rows"]
-            if r["method"] == "agcn" and r["dataset"] == args.dataset]
-    if len(rows) != 1:
-        raise SystemExit(f"expected one AGCN row for {args.dataset!r} in [{args.table}] "
-                         f"but found {len(rows)}.")
-    row = rows[0]
+    row = agcn_row(args.table, args.dataset)
     g = load_dataset(args.dataset, **row.get("dataset_kwargs", {}))
     print(f"AGCN joint phase on {args.dataset} ([{args.table}] row {row['label']!r}, "
           f"params {row['params']}), {args.threads} threads")

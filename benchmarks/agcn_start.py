@@ -29,6 +29,16 @@ from graphclust import AGCN, evaluate, load_dataset
 from graphclust.bench import load_tables
 
 
+def agcn_row(table: str, dataset: str) -> dict:
+    """The one AGCN row for ``dataset`` in the benchmark table ``table`` (exits otherwise)."""
+    rows = [r for r in load_tables()[table]["rows"]
+            if r["method"] == "agcn" and r["dataset"] == dataset]
+    if len(rows) != 1:
+        raise SystemExit(f"expected one AGCN row for {dataset!r} in [{table}] "
+                         f"but found {len(rows)}.")
+    return rows[0]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,12 +50,7 @@ def main() -> None:
                    help="scan these seeds instead of the committed runs' seeds")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    rows = [r for r in load_tables()[args.table]["rows"]
-            if r["method"] == "agcn" and r["dataset"] == args.dataset]
-    if len(rows) != 1:
-        raise SystemExit(f"expected one AGCN row for {args.dataset!r} in [{args.table}] "
-                         f"but found {len(rows)}.")
-    row = rows[0]
+    row = agcn_row(args.table, args.dataset)
     params = row["params"]
     finals: dict[int, dict] = {}
     results = args.results / f"{args.table}.json"
