@@ -56,12 +56,14 @@ def import_torch_optim() -> float:
 
 def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
             dataset_kwargs: dict[str, Any] | None = None,
-            labelings: list[str] | None = None) -> dict[str, Any]:
+            labelings: list[str] | None = None, mmap_threshold_mb: int | None = None
+            ) -> dict[str, Any]:
     import torch
 
-    from graphclust.cli import tune_malloc
+    from graphclust.cli import MMAP_THRESHOLD_BYTES, tune_malloc
 
-    tune_malloc()  # as the CLI does
+    # as the CLI does; a table may raise the mmap threshold (its ``mmap_threshold_mb``)
+    tune_malloc(MMAP_THRESHOLD_BYTES if mmap_threshold_mb is None else mmap_threshold_mb << 20)
     torch.set_num_threads(threads)
     from graphclust import evaluate, load_dataset
     from graphclust.evaluation import linear_probe
@@ -89,7 +91,17 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
     if method == "dgi" and "split" in g.meta and g.labels is not None:
         out["probe_acc"] = linear_probe(model.embedding_, g.labels, g.meta["split"])
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["mmap_threshold_mb"] = (MMAP_THRESHOLD_BYTES >> 20 if mmap_threshold_mb is None
+                                else mmap_threshold_mb)
     return out
+
+
+def check_mmap_threshold_mb(value: Any, name: str = "mmap_threshold_mb") -> int:
+    """A glibc mmap threshold in MiB: an int from 1 to 32 (glibc refuses more on 64-bit)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 32:
+        raise ValueError(f"{name} must be an int from 1 to 32 (MiB; glibc's limit on 64-bit) "
+                         f"but got {value!r}; leave it out for the CLI's 8.")
+    return value
 
 
 def fmt(values: list[float], scale: float = 100.0) -> str:
@@ -120,12 +132,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_isolated(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
-                 dataset_kwargs: dict[str, Any], labelings: list[str] | None = None
-                 ) -> dict[str, Any]:
+                 dataset_kwargs: dict[str, Any], labelings: list[str] | None = None,
+                 mmap_threshold_mb: int | None = None) -> dict[str, Any]:
     """``one_run`` in a fresh child process, so its time and peak memory are its own."""
     with ProcessPoolExecutor(max_workers=1) as ex:
         return ex.submit(one_run, method, dataset, params, seed, threads, dataset_kwargs,
-                         labelings).result()
+                         labelings, mmap_threshold_mb).result()
 
 
 def check_label_only(table: str, spec: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -188,6 +200,13 @@ def run(args: argparse.Namespace) -> int:
     )
     spec = tables[args.table]
     metrics = spec["metrics"]
+    mmap_mb = spec.get("mmap_threshold_mb")
+    if mmap_mb is not None:
+        try:
+            check_mmap_threshold_mb(mmap_mb)
+        except ValueError as e:
+            print(f"graphclust: error: table {args.table!r}: {e}", file=sys.stderr)
+            return 2
     jobs = []
     for i, row in enumerate(spec["rows"]):
         if args.rows is not None and i not in args.rows:
@@ -227,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
                 r, how = previous[key], " (reused)"
                 reused += 1
             elif not any(k in params for k in label_only):
-                r, how = run_isolated(method, ds, params, seed, args.threads, ds_kwargs), ""
+                r, how = run_isolated(method, ds, params, seed, args.threads, ds_kwargs,
+                                      mmap_threshold_mb=mmap_mb), ""
             else:
                 fit_key = json.dumps([method, ds, ds_kwargs, seed, {
                     k: v for k, v in params.items() if k not in label_only}],
@@ -237,7 +257,8 @@ def run(args: argparse.Namespace) -> int:
                     how = " (same fit as an earlier row)"
                 else:
                     fits[fit_key] = run_isolated(method, ds, params, seed, args.threads,
-                                                 ds_kwargs, labelings=attrs)
+                                                 ds_kwargs, labelings=attrs,
+                                                 mmap_threshold_mb=mmap_mb)
                 fit = fits[fit_key]
                 (attr,) = [label_only[k][params[k]] for k in label_only if k in params]
                 r = {k: v for k, v in fit.items() if k != "labelings"} | fit["labelings"][attr]
@@ -304,6 +325,10 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
         note += ["", "seconds: the estimator's fit (data loaded, in a fresh process); not counted: "
                  "importing torch and torch's one-time import of torch._dynamo at a process's first "
                  f"optimiser ({np.mean(imports):.1f} s on average here, `import_seconds` in the JSON)."]
+    if "mmap_threshold_mb" in spec:
+        note += ["", f"Each run's process set glibc's mmap threshold to {spec['mmap_threshold_mb']} MiB "
+                 "(the table's mmap_threshold_mb; the CLI's default is 8): blocks below it are "
+                 "reused from the heap instead of mapped and page-faulted afresh on every step."]
     shared = sum(bool(r.get("shared_fit")) for e in entries for r in e["runs"])
     if shared:
         note += ["", f"{shared} of these runs took their labels from the fit of an earlier row "

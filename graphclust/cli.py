@@ -433,11 +433,23 @@ def _fit_arguments(s: argparse.ArgumentParser) -> None:
                    "embedding.npy, embedding.png, training.png and report.html")
     s.add_argument("--no-plots", action="store_true", help="skip the PNGs (t-SNE takes time)")
     s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--mmap-threshold-mb", type=int, default=MMAP_THRESHOLD_BYTES >> 20,
+                   help="glibc's mmap threshold in MiB, 1-32 (default 8): smaller blocks are "
+                   "reused from the heap, larger ones mapped afresh. 32 makes AGCN ~20%% faster "
+                   "(its blocks are 24 MB on ACM) at ~10%% more peak memory")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tune_malloc()
+    from graphclust.bench import check_mmap_threshold_mb
+
+    mmap_mb = getattr(args, "mmap_threshold_mb", MMAP_THRESHOLD_BYTES >> 20)
+    try:
+        check_mmap_threshold_mb(mmap_mb, "--mmap-threshold-mb")
+    except ValueError as exc:
+        print(f"graphclust: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    tune_malloc(mmap_mb << 20)
     try:
         return int(args.func(args))
     except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:

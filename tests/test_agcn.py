@@ -5,6 +5,7 @@ import torch
 
 from graphclust import AGCN, evaluate, load_dataset, make_csbm
 from graphclust.diffusion import row_norm
+from graphclust.methods.agcn import AGCNNetwork, concat_linear, softmax_l2
 from graphclust.nn.autoencoder import Autoencoder, pretrain_autoencoder
 from graphclust.nn.dec import kl_clustering_loss, student_t_assignment, target_distribution
 from graphclust.nn.infomax import FixedMatrix, bf16_autocast
@@ -98,6 +99,48 @@ def test_agcn_start_state_does_not_depend_on_n_iter(graph):
 def test_agcn_ablation_switches_run(graph, kwargs):
     m = AGCN(3, random_state=0, **{**SMALL, "n_iter": 5}, **kwargs).fit(graph)
     assert m.labels_.shape == (graph.n_nodes,)
+
+
+def _literal_forward(net, x, a):
+    """AGCN's forward as the paper writes it (eq. 2-8), concatenations and all, dense."""
+    lrelu = torch.nn.functional.leaky_relu
+    x_hat, hs = net.ae(x)
+    z = lrelu(a @ x @ net.gcn[0], 0.2)
+    zs = [z]
+    for i in range(1, len(net.gcn)):
+        h = hs[i - 1]
+        if net.fusion_h:
+            m = softmax_l2(net.fuse[i - 1](torch.cat([z, h], 1)), net.slope)
+            mixed = m[:, :1] * z + m[:, 1:] * h
+        else:
+            mixed = 0.5 * z + 0.5 * h
+        z = lrelu(a @ mixed @ net.gcn[i], 0.2)
+        zs.append(z)
+    feats = [*zs, hs[-1]]
+    if net.scale_fusion == "attention":
+        u = softmax_l2(net.scale(torch.cat(feats, 1)), net.slope)
+        feats = [u[:, j:j + 1] * f for j, f in enumerate(feats)]
+    return x_hat, hs, a @ torch.cat(feats, 1) @ net.predict
+
+
+@pytest.mark.parametrize("fusion_h,scale_fusion", [(True, "attention"), (True, "equal"),
+                                                   (False, "attention")])
+def test_agcn_forward_equals_the_papers_concatenations(fusion_h, scale_fusion):
+    # the network never forms [Z || H] nor the fused concatenation, and runs each GCN layer's
+    # sparse product on the narrower side (4 -> 8 widens): same values as the literal eq. 2-8
+    torch.manual_seed(0)
+    net = AGCNNetwork(6, [4, 8, 3], 2, fusion_h=fusion_h, scale_fusion=scale_fusion,
+                      attention_slope=0.2)
+    torch.nn.init.normal_(net.predict)
+    x = torch.rand(7, 6)
+    adj = sp.random(7, 7, density=0.4, random_state=0, format="csr")
+    a = torch.as_tensor((adj + adj.T + sp.eye(7)).toarray(), dtype=torch.float32)
+    got = net(FixedMatrix(x.to_sparse_csr()), FixedMatrix(a.to_sparse_csr()))
+    want = _literal_forward(net, x, a)
+    torch.testing.assert_close(got[0], want[0])
+    torch.testing.assert_close(got[2], want[2], rtol=1e-5, atol=1e-5)
+    assert concat_linear(net.scale, [torch.ones(7, 4), torch.ones(7, 8), torch.ones(7, 3),
+                                     torch.ones(7, 3)]).shape == (7, 4)
 
 
 def test_sparse_fixed_matrix_under_bf16_autocast_stays_float32():

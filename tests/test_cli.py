@@ -225,6 +225,33 @@ def test_tune_malloc_on_glibc():
     assert ok or platform.libc_ver()[0] != "glibc"
 
 
+def test_mmap_threshold_is_checked_and_passed_to_every_run(tmp_path, monkeypatch, capsys):
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "mmap_threshold_mb": 32, "rows": [
+        {"label": "r", "method": "kmeans", "dataset": "digits", "params": {}}]}}
+    seen = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
+        seen.append(mmap_threshold_mb)
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    assert main(["bench", "t", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    assert seen == [32, 32]
+    assert "mmap threshold to 32 MiB" in (tmp_path / "t.md").read_text()
+    table["t"]["mmap_threshold_mb"] = 64
+    assert main(["bench", "t", "--seeds", "1", "--out", str(tmp_path)]) == 2
+    assert "mmap_threshold_mb must be an int from 1 to 32 (MiB" in capsys.readouterr().err
+    assert main(["run", "kmeans", "--dataset", "digits", "--mmap-threshold-mb", "0"]) == 2
+    assert "--mmap-threshold-mb must be an int from 1 to 32" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="must be an int from 1 to 32 .* but got True"):
+        bench.check_mmap_threshold_mb(True)
+    assert main(["run", "kmeans", "--dataset", "digits", "--mmap-threshold-mb", "32", "--quiet",
+                 "--no-plots"]) == 0
+
+
 def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
     from graphclust import bench
 
@@ -233,7 +260,7 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
          "paper": [50.0]}]}}
     calls = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
         calls.append((params["epochs"], seed))
         return {"seed": seed, "seconds": 1.0, "import_seconds": 0.5, "acc": 0.5 + seed / 10,
                 "peak_mb": 10.0}
@@ -272,7 +299,7 @@ def test_bench_stopped_mid_row_keeps_finished_seeds(tmp_path, monkeypatch):
         {"label": "r", "method": "gmim", "dataset": "digits", "params": {}, "paper": [50.0]}]}}
     calls = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
         calls.append(seed)
         if seed == 2 and len(calls) == 3:
             raise KeyboardInterrupt            # the session stops during seed 2
@@ -307,7 +334,8 @@ def test_bench_label_only_rows_share_one_fit(tmp_path, monkeypatch, capsys):
          "params": {"epochs": 2, "assign": "mixture"}, "paper": [50.0]}]}}
     calls = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, labelings=None):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, labelings=None,
+                 mmap_threshold_mb=None):
         calls.append((params["epochs"], seed))
         assert labelings == ["kmeans_labels_", "mixture_labels_"]
         return {"seed": seed, "seconds": 1.0, "acc": 0.1, "peak_mb": 10.0, "labelings": {
@@ -339,7 +367,7 @@ def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
          "none": ["ppr_k"]}]}}
     seen = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
         seen.append(dict(params))
         return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
 
@@ -359,7 +387,7 @@ def test_bench_datasets_skips_rows_fixed_to_other_datasets(tmp_path, monkeypatch
         {"label": "c", "method": "kmeans", "dataset": "cite"}]}}
     seen = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
         seen.append(ds)
         return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
 
