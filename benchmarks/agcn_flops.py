@@ -6,8 +6,9 @@ The AGCN issue asks for one ACM run under 60 s on 2 CPU cores. This script shows
 any implementation of the paper's model can do that here: it counts the floating-point
 operations of one run (AE pre-training + the joint iterations, forward and backward, with
 the first layer's input sparse where the features are) from the loaded dataset's sizes
-and the paper's widths, then times a dense float32 matmul, the best case for that work.
-The lower bound on a run's time is FLOPs / matmul rate. Counting convention: a dense
+and the paper's widths, then times a dense matmul in float32 and in bfloat16 (AGCN's
+``mixed_precision``), the best case for that work. The lower bound on a run's time is
+FLOPs / matmul rate. Counting convention: a dense
 (n x a) @ (a x b) product is 2nab FLOP, a sparse one 2 nnz b; backward ~ 2x forward.
 """
 
@@ -38,10 +39,10 @@ def run_flops(n: int, d: int, x_nnz: int, adj_nnz: int, iters: int = 200,
     return pre, joint
 
 
-def matmul_rate(threads: int) -> float:
-    """Dense float32 matmul rate in GFLOP/s (3000x2000 @ 2000x2000)."""
+def matmul_rate(threads: int, dtype: torch.dtype = torch.float32) -> float:
+    """Dense matmul rate in GFLOP/s (3000x2000 @ 2000x2000) in ``dtype``."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(3000, 2000), torch.randn(2000, 2000)
+    a, b = torch.randn(3000, 2000).to(dtype), torch.randn(2000, 2000).to(dtype)
     for _ in range(3):
         a @ b
     t = time.perf_counter()
@@ -57,10 +58,12 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     rate = matmul_rate(args.threads)
-    print(f"dense float32 matmul, {args.threads} threads: {rate:.1f} GFLOP/s\n")
+    rate16 = matmul_rate(args.threads, torch.bfloat16)
+    print(f"dense matmul, {args.threads} threads: float32 {rate:.1f} GFLOP/s, "
+          f"bfloat16 {rate16:.1f} GFLOP/s\n")
     print("| dataset | nodes | features | feature nnz | GFLOP / iteration | TFLOP / run "
-          "| lower bound at that rate |")
-    print("|---|---|---|---|---|---|---|")
+          "| lower bound, float32 | lower bound, bfloat16 |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.datasets:
         g = load_dataset(name)
         x = g.features
@@ -69,7 +72,7 @@ def main() -> None:
         pre, joint = run_flops(n, d, x_nnz, g.adjacency.nnz + n)
         total = pre + joint
         print(f"| {name} | {n} | {d} | {x_nnz} | {joint / 200 / 1e9:.1f} | "
-              f"{total / 1e12:.1f} | {total / (rate * 1e9):.0f} s |")
+              f"{total / 1e12:.1f} | {total / (rate * 1e9):.0f} s | {total / (rate16 * 1e9):.0f} s |")
 
 
 if __name__ == "__main__":
