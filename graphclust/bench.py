@@ -96,14 +96,6 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
     return out
 
 
-def check_mmap_threshold_mb(value: Any, name: str = "mmap_threshold_mb") -> int:
-    """A glibc mmap threshold in MiB: an int from 1 to 32 (glibc refuses more on 64-bit)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 32:
-        raise ValueError(f"{name} must be an int from 1 to 32 (MiB; glibc's limit on 64-bit) "
-                         f"but got {value!r}; leave it out for the CLI's 8.")
-    return value
-
-
 def fmt(values: list[float], scale: float = 100.0) -> str:
     """Mean ± std; a single run has no spread, so it shows the value alone."""
     if len(values) == 1:
@@ -202,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = spec["metrics"]
     mmap_mb = spec.get("mmap_threshold_mb")
     if mmap_mb is not None:
+        from graphclust.cli import check_mmap_threshold_mb
+
         try:
             check_mmap_threshold_mb(mmap_mb)
         except ValueError as e:

@@ -61,6 +61,14 @@ def tune_malloc(
         return False
 
 
+def check_mmap_threshold_mb(value: object, name: str = "mmap_threshold_mb") -> int:
+    """A glibc mmap threshold in MiB: an int from 1 to 32 (glibc refuses more on 64-bit)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 32:
+        raise ValueError(f"{name} must be an int from 1 to 32 (MiB; glibc's limit on 64-bit) "
+                         f"but got {value!r}; leave it out for the CLI's 8.")
+    return value
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
@@ -441,8 +449,6 @@ def _fit_arguments(s: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from graphclust.bench import check_mmap_threshold_mb
-
     mmap_mb = getattr(args, "mmap_threshold_mb", MMAP_THRESHOLD_BYTES >> 20)
     try:
         check_mmap_threshold_mb(mmap_mb, "--mmap-threshold-mb")

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from graphclust.cli import main
+from graphclust.cli import check_mmap_threshold_mb, main
 
 from .conftest import requires_data
 
@@ -247,7 +247,7 @@ def test_mmap_threshold_is_checked_and_passed_to_every_run(tmp_path, monkeypatch
     assert main(["run", "kmeans", "--dataset", "digits", "--mmap-threshold-mb", "0"]) == 2
     assert "--mmap-threshold-mb must be an int from 1 to 32" in capsys.readouterr().err
     with pytest.raises(ValueError, match="must be an int from 1 to 32 .* but got True"):
-        bench.check_mmap_threshold_mb(True)
+        check_mmap_threshold_mb(True)
     assert main(["run", "kmeans", "--dataset", "digits", "--mmap-threshold-mb", "32", "--quiet",
                  "--no-plots"]) == 0
 

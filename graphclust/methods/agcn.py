@@ -37,8 +37,8 @@ concatenations of eq. 2, 5 and 7 are never formed: a linear map of ``[B_1 || ...
 is the sum of each block times its slice of the weight (:func:`concat_linear`), and eq. 8's
 product of the weighted concatenation is ``sum_j u_j (F_j W_j)``; each GCN layer runs its
 sparse product on the narrower side of its weight (:func:`propagate`). Same maths, other
-floating-point order: on ACM this took a bfloat16 iteration from 0.42 to 0.29 s (session
-2026-11-23/6); per-seed results differ from the earlier code's. The first
+floating-point order: on ACM this took a bfloat16 iteration from 0.42 to 0.29 s
+(2026-11-23); per-seed results differ from the earlier code's. The first
 layers read sparse features through :class:`~graphclust.nn.infomax.FixedMatrix`, and the
 adjacency stays sparse, so memory is linear in edges.
 """
