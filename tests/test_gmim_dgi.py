@@ -9,6 +9,8 @@ from graphclust.nn.infomax import (
     FixedMatrix,
     InfomaxModel,
     _PReLU,
+    bag_matmul,
+    csr_bags,
     infomax_loss,
     row_normalize,
 )
@@ -55,6 +57,29 @@ def test_fixed_sparse_addmm_with_bias_gradients_match_dense():
     torch.testing.assert_close(FixedMatrix(dense).addmm(bias, b), dense @ b + bias)
     with torch.no_grad():
         torch.testing.assert_close(m.addmm(bias, b), dense @ b + bias)
+
+
+@pytest.mark.parametrize("empty", ["none", "first and last rows", "all"])
+def test_bag_matmul_is_the_csr_product_with_empty_rows(empty):
+    gen = torch.Generator().manual_seed(3)
+    dense = torch.rand(7, 5, generator=gen)
+    dense[dense < 0.5] = 0
+    if empty == "first and last rows":
+        dense[[0, 5, 6]] = 0  # trailing empty rows: offsets equal to nnz
+    elif empty == "all":
+        dense[:] = 0
+    b = torch.randn(5, 4, generator=gen)
+    csr = dense.to_sparse_csr()
+    out = bag_matmul(csr_bags(csr), b)
+    assert out.shape == (7, 4) and out.dtype == torch.float32
+    torch.testing.assert_close(out, dense @ b)
+    # a CPU FixedMatrix runs its products on the bags, forward and backward
+    m = FixedMatrix(csr)
+    assert not isinstance(m._fwd, torch.Tensor) and not isinstance(m._bwd, torch.Tensor)
+    bg = b.clone().requires_grad_()
+    g = torch.randn(7, 4, generator=gen)
+    (grad,) = torch.autograd.grad(m @ bg, bg, g)
+    torch.testing.assert_close(grad, dense.T @ g)
 
 
 def test_fixed_matrix_with_low_rank_part_is_s_plus_uv():

@@ -26,6 +26,8 @@ from torch import nn
 __all__ = [
     "to_torch",
     "FixedMatrix",
+    "bag_matmul",
+    "csr_bags",
     "bf16_autocast",
     "row_normalize",
     "GCNEncoder",
@@ -80,9 +82,34 @@ def _addmm(bias: torch.Tensor | None, m: torch.Tensor, b: torch.Tensor) -> torch
     return m @ b if bias is None else torch.addmm(bias, m, b)
 
 
+Bags = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def csr_bags(m: torch.Tensor) -> Bags:
+    """A sparse CSR matrix as ``embedding_bag``'s (indices, offsets, per-sample weights)."""
+    return m.col_indices(), m.crow_indices()[:-1], m.values()
+
+
+def bag_matmul(bags: Bags, b: torch.Tensor) -> torch.Tensor:
+    """``M @ B`` for a CSR matrix M given as :func:`csr_bags`: row i of the result is the
+    sum over row i's stored entries (j, m_ij) of m_ij B[j], which is exactly a weighted
+    ``embedding_bag`` with "bags" = rows of M and "embeddings" = rows of B.
+
+    Why: on CPU torch's ``embedding_bag`` runs FBGEMM's kernel, which on Cora's top-64
+    PPR matrix (153k entries) times a (2708, 512) block took 1.45 ms against 2.85 ms for
+    torch's sparse CSR product (2 Zen 5 cores, float32; 3.1 against 13.7 ms at width
+    1024, 0.39 against 0.90 ms for Cora's X W). Each row is summed in order, so the
+    result is deterministic; it differs from the CSR product only in rounding.
+    """
+    indices, offsets, values = bags
+    return nn.functional.embedding_bag(indices, b.contiguous(), offsets, mode="sum",
+                                       per_sample_weights=values.to(b.dtype))
+
+
 class _SparseMatmul(torch.autograd.Function):
     """bias + S @ B (+ U (V B)) for a constant sparse CSR ``S``; the backward uses a
-    precomputed CSR ``S^T``.
+    precomputed CSR ``S^T``. ``s`` and ``s_t`` are CSR tensors, or on CPU their
+    :func:`csr_bags` (see :func:`bag_matmul`).
 
     torch's own backward for a CSR product transposes S on every call (a sort and a
     scatter) and came out ~2x slower than the forward on Cora; S never changes here. The
@@ -95,12 +122,12 @@ class _SparseMatmul(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, b: torch.Tensor, bias: torch.Tensor | None, s: torch.Tensor,
-        s_t: torch.Tensor, u: torch.Tensor | None, v: torch.Tensor | None,
+        ctx: Any, b: torch.Tensor, bias: torch.Tensor | None, s: torch.Tensor | Bags,
+        s_t: torch.Tensor | Bags, u: torch.Tensor | None, v: torch.Tensor | None,
     ) -> torch.Tensor:
         ctx.s_t, ctx.u, ctx.v = s_t, u, v
         ctx.has_bias = bias is not None
-        out = _addmm(bias, s, b)
+        out = _sparse_addmm(bias, s, b)
         if u is not None and v is not None:
             out.addmm_(u, v @ b)
         return out
@@ -111,10 +138,19 @@ class _SparseMatmul(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor | None, None, None, None, None]:
         grad = grad.contiguous()
         grad_bias = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[1] else None
-        grad_b = ctx.s_t @ grad
+        grad_b = _sparse_addmm(None, ctx.s_t, grad)
         if ctx.u is not None:
             grad_b.addmm_(ctx.v.T, ctx.u.T @ grad)
         return grad_b, grad_bias, None, None, None, None
+
+
+def _sparse_addmm(bias: torch.Tensor | None, s: torch.Tensor | Bags, b: torch.Tensor
+                  ) -> torch.Tensor:
+    """``bias + S @ B`` with S a CSR tensor or its :func:`csr_bags`."""
+    if isinstance(s, torch.Tensor):
+        return _addmm(bias, s, b)
+    out = bag_matmul(s, b)
+    return out if bias is None else out.add_(bias)
 
 
 class FixedMatrix:
@@ -138,6 +174,12 @@ class FixedMatrix:
                 self.s_t = s.to_sparse_coo().t().coalesce().to_sparse_csr()
         else:
             self.s_t = s.T
+        # the operands of the products: on CPU the CSR matrices as embedding bags (FBGEMM's
+        # kernel, see bag_matmul); elsewhere torch's CSR product (cuSPARSE on CUDA)
+        self._fwd: torch.Tensor | Bags = self.s
+        self._bwd: torch.Tensor | Bags = self.s_t
+        if self.sparse and s.device.type == "cpu":
+            self._fwd, self._bwd = csr_bags(self.s), csr_bags(self.s_t)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -161,9 +203,11 @@ class FixedMatrix:
                     return self.addmm(None if bias is None else bias.float(), b.to(self.s.dtype))
             needs_grad = b.requires_grad or (bias is not None and bias.requires_grad)
             if torch.is_grad_enabled() and needs_grad:
-                out: torch.Tensor = _SparseMatmul.apply(b, bias, self.s, self.s_t, u, v)
+                out: torch.Tensor = _SparseMatmul.apply(b, bias, self._fwd, self._bwd, u, v)
                 return out
-        res = _addmm(bias, self.s, b)
+            res = _sparse_addmm(bias, self._fwd, b)
+        else:
+            res = _addmm(bias, self.s, b)
         if u is not None and v is not None:
             res = torch.addmm(res, u, v @ b)
         return res
