@@ -42,7 +42,7 @@ def main() -> None:
         m = AGCN(g.n_classes, random_state=seed, keep_label_history=True, **row["params"]).fit(g)
         secs = time.perf_counter() - t0
         start = evaluate(g.labels, m.pretrain_labels_)["acc"]
-        recon, kl_q = m.history_["train/recon"], m.history_["train/kl_q"]
+        recon, kl_q = m.history_["joint/recon"], m.history_["joint/kl_q"]
         n_iter = len(recon)
         print(f"\nseed {seed}: start (k-means on the pre-trained AE) ACC {100 * start:.2f}, "
               f"{secs:.0f} s")

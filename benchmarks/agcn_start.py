@@ -5,7 +5,7 @@
 For every seed in a committed ``graphclust bench`` result, this re-creates that run's
 starting point (the pre-trained AE and the k-means labels on its embedding,
 ``AGCN.pretrain_labels_``) by fitting the same row's parameters with the same seed and
-``n_iter=0``: the random draws before the joint phase do not depend on ``n_iter``
+``n_epochs=0``: the random draws before the joint phase do not depend on ``n_epochs``
 (tests/test_agcn.py), so at the same thread count the start is the full run's start.
 It prints per seed the start's ACC and NMI beside the committed final-iteration ones, and
 the Pearson correlation of start and final ACC over the seeds. Labels only score.
@@ -71,7 +71,7 @@ def main() -> None:
     start_acc, final_acc = [], []
     for seed in seeds:
         t0 = time.perf_counter()
-        m = AGCN(g.n_classes, random_state=seed, **{**params, "n_iter": 0}).fit(g)
+        m = AGCN(g.n_classes, random_state=seed, **{**params, "n_epochs": 0}).fit(g)
         s = evaluate(g.labels, m.pretrain_labels_)
         run = finals.get(seed)
         final = (f"{100 * run['acc']:.2f} | {100 * run['nmi']:.2f}" if run else "– | –")

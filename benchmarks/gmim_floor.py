@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from graphclust import load_dataset
 from graphclust.methods.gmim import GMIM
-from graphclust.nn.infomax import bag_matmul, csr_bags, to_torch
+from graphclust.nn.sparse import bag_matmul, csr_bags, to_torch
 
 
 def timed(f: Callable[[], object], repeats: int) -> float:
@@ -90,7 +90,7 @@ def main() -> None:
         start = time.perf_counter()
         fitted = GMIM(model.n_clusters, random_state=0).fit(graph)
         total = time.perf_counter() - start
-        pre = fitted.n_epochs_
+        pre = fitted.n_iter_per_phase_["pretrain"]
         print(f"a default GMIM run (seed 0): {total:.1f} s, {pre} pre-training epochs "
               f"(early stopping) + {fitted.n_epochs} joint epochs")
     else:

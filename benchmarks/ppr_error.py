@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from graphclust.datasets import load_dataset
 from graphclust.diffusion import ppr_exact, ppr_lowrank_residual, ppr_topk
-from graphclust.nn.infomax import row_normalize
+from graphclust.preprocessing import row_normalize
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.mmap_threshold:
-        from graphclust.cli import tune_malloc
+        from graphclust.runtime import tune_malloc
 
         assert tune_malloc(a.mmap_threshold)
     from graphclust import GMIM, evaluate, make_csbm

@@ -1,31 +1,50 @@
-"""The estimator base class: fit skeleton, seeding, device choice, fitted checks.
+"""The estimator base class: fit skeleton, seeding, device choice, the training loop.
 
-Subclasses implement ``_fit(graph, device, rng)`` and set ``labels_`` (and usually
-``embedding_``). The base class validates the input, forks the global RNG state so a fit
-leaves NumPy's and torch's global seeds as it found them, times the fit, and keeps a
-per-epoch ``history_`` of loss terms. Library code logs (logger ``graphclust``); it never
-prints. ``verbose=True`` attaches a stderr handler at INFO level for convenience.
+Modelled on scikit-learn's ``BaseMixture``: the base class owns what every method
+repeats, a method fills in its steps.
+
+* ``fit(graph)`` validates the input, forks the global RNG state (a fit leaves NumPy's and
+  torch's global seeds as it found them), calls the method's ``_fit(graph, device, rng)``,
+  and records ``n_iter_``, ``n_iter_per_phase_``, ``converged_`` and ``fit_seconds_``.
+* :meth:`BaseGraphClusterer._train` is the one optimisation loop: Adam (torch's fused
+  kernel where the installed torch has it on that device), a method's ``step(epoch,
+  batch)`` giving the loss and the terms to log, mini-batches from
+  :func:`minibatches` or any iterable, an optional cosine learning-rate schedule, early
+  stopping on the epoch loss with the best weights restored, the per-epoch ``history_`` and
+  the ``epoch_callback`` the CLI draws progress bars with, and a ``ConvergenceWarning``
+  when the epoch budget runs out before the stopping rule fired.
+
+Library code logs (logger ``graphclust``); it never prints. ``verbose=True`` attaches a
+stderr handler at INFO level for convenience.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import math
 import time
-from collections.abc import Callable
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sized
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from torch import nn
 
 from graphclust.graph import Graph
 
-__all__ = ["BaseGraphClusterer", "resolve_device", "check_positive_int"]
+__all__ = ["BaseGraphClusterer", "PhaseResult", "make_adam", "minibatches", "resolve_device",
+           "check_positive_int", "check_positive_float", "check_bool", "check_choice"]
 
 log = logging.getLogger("graphclust")
 
 EpochCallback = Callable[[str, int, int, dict[str, float]], None]
+#: ``step(epoch, batch) -> (loss to minimise, {term name: value to log})``
+StepFn = Callable[[int, Any], tuple[torch.Tensor, dict[str, Any]]]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -63,6 +82,46 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))} but got {value!r}."
+        )
+    return value
+
+
+def make_adam(parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with torch's fused kernel where the installed torch has it for the parameters'
+    device (CPU since torch 2.4, CUDA earlier), the plain kernel otherwise: same maths."""
+    params = list(parameters)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+def minibatches(
+    n: int, batch_size: int, generator: torch.Generator, device: torch.device,
+    *, shuffle: bool = True,
+) -> Iterator[torch.Tensor]:
+    """Index tensors of consecutive slices of a random permutation of ``range(n)`` (the
+    last one shorter), for :meth:`BaseGraphClusterer._train`'s ``batches``."""
+    order = (torch.randperm(n, generator=generator) if shuffle else torch.arange(n)).to(device)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+@dataclass
+class PhaseResult:
+    """What one call of :meth:`BaseGraphClusterer._train` did."""
+
+    epochs: int  # epochs run
+    converged: bool  # the stopping rule fired (always True for a fixed budget)
+    best_loss: float  # lowest epoch loss (the restored weights' when early stopping)
+    last_loss: float
+
+
 class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Common skeleton: ``fit(graph)`` -> ``labels_``; ``fit_predict(graph)``.
 
@@ -80,6 +139,13 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     #: optional hook ``callback(phase, epoch, n_epochs, losses)`` used by the CLI for
     #: progress bars; set it as an attribute, it is not an estimator parameter.
     epoch_callback: EpochCallback | None = None
+
+    def _store_params(self, values: dict[str, Any]) -> None:
+        """Store ``__init__``'s arguments unchanged (call as ``self._store_params(locals())``);
+        scikit-learn's ``get_params`` reads them back by the signature's names."""
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name != "self":
+                setattr(self, name, values[name])
 
     def _check_params(self, graph: Graph) -> None:
         check_positive_int("n_clusters", self.n_clusters)
@@ -112,6 +178,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             previous_level = log.level
             log.setLevel(logging.INFO)
         self.history_: dict[str, list[float]] = {}
+        self._phases: dict[str, PhaseResult] = {}
         start = time.perf_counter()
         seed = self.random_state if self.random_state is not None else int(
             np.random.SeedSequence().generate_state(1)[0]
@@ -127,10 +194,105 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 log.setLevel(previous_level)
         self.fit_seconds_ = time.perf_counter() - start
         self.n_features_in_ = graph.n_features
+        if self._phases:
+            self.n_iter_per_phase_ = {k: r.epochs for k, r in self._phases.items()}
+            self.n_iter_ = list(self._phases.values())[-1].epochs
+            self.converged_ = all(r.converged for r in self._phases.values())
+        del self._phases
         return self
+
+    def _train(
+        self,
+        phase: str,
+        module: nn.Module,
+        step: StepFn,
+        *,
+        n_epochs: int,
+        lr: float,
+        batches: Callable[[int], Iterable[Any]] | None = None,
+        patience: int | None = None,
+        lr_schedule: Literal["constant", "cosine"] = "constant",
+        parameters: Iterable[nn.Parameter] | None = None,
+    ) -> PhaseResult:
+        """Minimise ``step``'s loss over ``module``'s parameters for up to ``n_epochs`` epochs.
+
+        ``batches(epoch)`` gives the epoch's batches (default: one full batch, ``None``);
+        each is passed to ``step(epoch, batch)``, which returns the loss (backpropagated,
+        then one Adam step) and the terms to log. An epoch's logged terms are the mean over
+        its batches, weighted by batch length where a batch has one. With ``patience``,
+        training stops after ``patience`` epochs without a lower epoch loss and the best
+        epoch's weights are restored; a run that ends on its budget instead warns
+        (``ConvergenceWarning``). ``lr_schedule="cosine"`` anneals the learning rate from
+        ``lr`` to 0 over ``n_epochs`` (per epoch).
+        """
+        params = list(module.parameters() if parameters is None else parameters)
+        opt = make_adam(params, lr)
+        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n_epochs, 1))
+                     if lr_schedule == "cosine" else None)
+        live = module.state_dict()
+        # the state_dict tensors share storage with the parameters, which Adam updates in
+        # place: the best weights are copied into buffers allocated once
+        best_state = {k: v.clone() for k, v in live.items()} if patience is not None else None
+        best, last, wait, epoch, stopped = math.inf, math.nan, 0, -1, False
+        module.train()
+        for epoch in range(n_epochs):
+            totals: dict[str, float] = {}
+            weight_sum = 0.0
+            for batch in (batches(epoch) if batches is not None else (None,)):
+                opt.zero_grad()
+                loss, terms = step(epoch, batch)
+                loss.backward()
+                opt.step()
+                w = float(len(batch)) if isinstance(batch, Sized) else 1.0
+                weight_sum += w
+                for key, value in terms.items():
+                    if isinstance(value, torch.Tensor):
+                        value = value.detach()
+                    totals[key] = totals.get(key, 0.0) + w * float(value)
+                totals["__loss"] = totals.get("__loss", 0.0) + w * float(loss.detach())
+            last = totals.pop("__loss") / weight_sum
+            self._log_epoch(phase, epoch, n_epochs, **{k: v / weight_sum for k, v in totals.items()})
+            if scheduler is not None:
+                scheduler.step()
+            if patience is None:
+                best = min(best, last)
+                continue
+            if last < best:
+                best, wait = last, 0
+                assert best_state is not None
+                for k, v in live.items():
+                    best_state[k].copy_(v)
+            else:
+                wait += 1
+                if wait >= patience:
+                    stopped = True
+                    break
+        if best_state is not None and epoch >= 0:
+            module.load_state_dict(best_state)
+        if patience is not None and not stopped and n_epochs > 0:
+            warnings.warn(
+                f"{type(self).__name__}: the {phase} phase used its whole budget of {n_epochs} "
+                f"epochs before its stopping rule (no lower loss for {patience} epochs) fired; "
+                "raise the budget or lower the patience if the loss still falls.",
+                ConvergenceWarning, stacklevel=3,
+            )
+        result = PhaseResult(epoch + 1, stopped or patience is None, float(best), float(last))
+        self._phases[phase] = result
+        return result
 
     def fit_predict(self, graph: Graph, y: Any = None, **kwargs: Any) -> np.ndarray:
         return self.fit(graph).labels_
+
+    def _check_same_features(self, graph: Any) -> None:
+        """For computing on a graph other than the training one: a Graph, same width."""
+        self._check_fitted()
+        if not isinstance(graph, Graph):
+            raise TypeError(f"Expected a graphclust.Graph but got {type(graph).__name__}.")
+        if graph.n_features != self.n_features_in_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.n_features_in_} features but this "
+                f"graph has {graph.n_features}; give a graph with the same feature columns."
+            )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "labels_"):

@@ -60,7 +60,7 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
             ) -> dict[str, Any]:
     import torch
 
-    from graphclust.cli import MMAP_THRESHOLD_BYTES, tune_malloc
+    from graphclust.runtime import MMAP_THRESHOLD_BYTES, tune_malloc
 
     # as the CLI does; a table may raise the mmap threshold (its ``mmap_threshold_mb``)
     tune_malloc(MMAP_THRESHOLD_BYTES if mmap_threshold_mb is None else mmap_threshold_mb << 20)
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = spec["metrics"]
     mmap_mb = spec.get("mmap_threshold_mb")
     if mmap_mb is not None:
-        from graphclust.cli import check_mmap_threshold_mb
+        from graphclust.runtime import check_mmap_threshold_mb
 
         try:
             check_mmap_threshold_mb(mmap_mb)

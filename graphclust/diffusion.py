@@ -25,7 +25,7 @@ from graphclust.graph import add_self_loops, symmetrize
 
 __all__ = [
     "gcn_norm", "row_norm", "ppr_exact", "ppr_topk", "ppr_row_mass", "ppr_lowrank_residual",
-    "dense_guard",
+    "propagation_matrix", "dense_guard",
 ]
 
 log = logging.getLogger(__name__)
@@ -307,3 +307,35 @@ def _keep_topk(p: sp.csr_matrix, k: int | None, threshold: float) -> sp.csr_matr
         (np.concatenate(vals) if vals else np.zeros(0), (r, np.concatenate(cols) if cols else r)),
         shape=p.shape,
     )
+
+
+def propagation_matrix(
+    adjacency: Any,
+    diffusion: str = "ppr",
+    *,
+    alpha: float = 0.2,
+    ppr_k: int | None = 64,
+    ppr_eps: float = 1e-4,
+    ppr_keep_mass: bool = False,
+    ppr_rank: int = 8,
+    max_dense_gb: float = DEFAULT_MAX_DENSE_GB,
+    random_state: int = 0,
+) -> tuple[Any, tuple[np.ndarray, np.ndarray] | None]:
+    """A GCN encoder's S as ``(matrix, low_rank)``, with S = matrix + U V.
+
+    ``diffusion="none"``: :func:`gcn_norm` (DGI eq. 8), no low-rank part. ``"ppr"``: the
+    exact dense PPR when ``ppr_k`` is None (:func:`ppr_exact`), else the top-``ppr_k`` PPR
+    (:func:`ppr_topk`, rows rescaled to their exact mass when ``ppr_keep_mass``) plus, when
+    ``ppr_rank`` > 0, rank-``ppr_rank`` factors (U, V) of the entries the cut drops
+    (:func:`ppr_lowrank_residual`, its random start seeded by ``random_state``).
+    """
+    if diffusion == "none":
+        return gcn_norm(adjacency), None
+    if diffusion != "ppr":
+        raise ValueError(f"diffusion must be 'none' or 'ppr' but got {diffusion!r}.")
+    if ppr_k is None:
+        return ppr_exact(adjacency, alpha, max_dense_gb=max_dense_gb), None
+    s = ppr_topk(adjacency, alpha, k=ppr_k, eps=ppr_eps, keep_mass=ppr_keep_mass)
+    if ppr_rank == 0:
+        return s, None
+    return s, ppr_lowrank_residual(adjacency, s, alpha, rank=ppr_rank, random_state=random_state)

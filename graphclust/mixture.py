@@ -5,7 +5,8 @@ NumPy, so its likelihood cannot carry gradients back into an encoder; GMIM's joi
 (eq. 8-9) needs exactly that. The maths are pure functions on tensors (GMIM eq. 10-14),
 computed in log space with log-sum-exp, with a variance floor ``reg_covar`` added as
 scikit-learn does. A component that receives (almost) no responsibility keeps its
-previous mean and variance instead of dividing by zero, and a warning says so.
+previous mean and variance instead of dividing by zero, and an
+:class:`EmptyComponentWarning` says so.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["MixtureParams", "log_gaussian", "e_step", "m_step", "nll", "init_from_labels"]
+__all__ = ["MixtureParams", "EmptyComponentWarning", "log_gaussian", "e_step", "m_step",
+           "nll", "init_from_labels"]
+
+
+class EmptyComponentWarning(RuntimeWarning):
+    """An EM step found a mixture component with no responsibility."""
 
 
 @dataclass
@@ -51,20 +57,27 @@ def m_step(
     previous: MixtureParams | None = None,
     reg_covar: float = 1e-6,
 ) -> MixtureParams:
-    """Weights, means and diagonal variances from responsibilities (eq. 10-12, 14)."""
+    """Weights, means and diagonal variances from responsibilities (eq. 10-12, 14).
+
+    The variance is the weighted mean of the squared deviations from each component's own
+    mean, ``sum_i r_ik (h_i - mu_k)^2 / n_k``, one (N, D) pass per component: the
+    one-pass ``E[h^2] - mu^2`` cancels in float32 when a component's spread is small
+    against its distance from the origin (spread 1e-2 at 1e3: all digits lost).
+    """
     resp = resp.to(h.dtype)
     nk = resp.sum(0)  # (K,)
     tiny = 10 * torch.finfo(h.dtype).eps
     safe = nk.clamp_min(tiny)
     means = resp.T @ h / safe[:, None]  # (K, D)
-    variances = resp.T @ (h * h) / safe[:, None] - means * means + reg_covar
-    variances = variances.clamp_min(reg_covar)
+    variances = torch.stack([
+        resp[:, k] @ (h - means[k]).square() for k in range(means.shape[0])
+    ]) / safe[:, None] + reg_covar  # (K, D)
     empty = nk < tiny * h.shape[0]
     if bool(empty.any()):
         warnings.warn(
             f"{int(empty.sum())} mixture component(s) received no responsibility; their "
             "means and variances are kept from the previous step (weights ~ 0).",
-            RuntimeWarning,
+            EmptyComponentWarning,
             stacklevel=2,
         )
         if previous is not None:

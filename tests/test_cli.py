@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from graphclust.cli import check_mmap_threshold_mb, main
+from graphclust.cli import main
+from graphclust.runtime import check_mmap_threshold_mb
 
 from .conftest import requires_data
 
@@ -69,7 +70,7 @@ def test_parse_set_values():
 def test_run_agcn_with_tuple_widths(tmp_path, capsys):
     out = tmp_path / "r"
     rc = main(["run", "agcn", "--dataset", "csbm", "--set", "widths=(16,16,32,4)",
-               "--set", "n_iter=5", "--set", "pretrain_epochs=2", "--out", str(out),
+               "--set", "n_epochs=5", "--set", "pretrain_epochs=2", "--out", str(out),
                "--no-plots"])
     assert rc == 0
     assert json.loads((out / "metrics.json").read_text())["params"]["widths"] == [16, 16, 32, 4]
@@ -219,7 +220,7 @@ def test_bench_tables_trace_every_paper_number():
 def test_tune_malloc_on_glibc():
     import platform
 
-    from graphclust.cli import tune_malloc
+    from graphclust.runtime import tune_malloc
 
     ok = tune_malloc()
     assert ok or platform.libc_ver()[0] != "glibc"

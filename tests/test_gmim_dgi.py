@@ -5,15 +5,10 @@ import pytest
 import torch
 
 from graphclust import DGI, GMIM, evaluate, make_csbm
-from graphclust.nn.infomax import (
-    FixedMatrix,
-    InfomaxModel,
-    _PReLU,
-    bag_matmul,
-    csr_bags,
-    infomax_loss,
-    row_normalize,
-)
+from graphclust.nn.gcn import _PReLU
+from graphclust.nn.infomax import InfomaxModel, infomax_loss
+from graphclust.nn.sparse import FixedMatrix, bag_matmul, csr_bags
+from graphclust.preprocessing import row_normalize
 
 SMALL = dict(hidden=16, n_init=2, device="cpu")
 
@@ -116,7 +111,7 @@ def test_infomax_loss_by_hand():
 
 def test_dgi_clusters_a_planted_partition(graph):
     # ppr_keep_mass only matters with diffusion="ppr": no clash with ppr_rank here
-    model = DGI(3, max_epochs=150, random_state=0, ppr_keep_mass=True, **SMALL).fit(graph)
+    model = DGI(3, pretrain_epochs=150, random_state=0, ppr_keep_mass=True, **SMALL).fit(graph)
     assert model.embedding_.shape == (300, 16)
     assert evaluate(graph.labels, model.labels_)["acc"] > 0.8
 
@@ -170,9 +165,9 @@ def test_exact_ppr_path_and_guard(graph):
         (dict(n_clusters=500), "Expected n_nodes >= n_clusters"),
         (dict(hidden=-1), "hidden must be an integer >= 1"),
         (dict(lr=0.0), "lr must be a finite number > 0"),
-        (dict(diffusion="heat"), "diffusion must be 'none' or 'ppr'"),
-        (dict(nll_reduction="max"), "nll_reduction must be 'sum' or 'mean'"),
-        (dict(assign="dbscan"), "assign must be 'kmeans' or 'mixture'"),
+        (dict(diffusion="heat"), "diffusion must be one of 'none', 'ppr' but got 'heat'"),
+        (dict(nll_reduction="max"), "nll_reduction must be one of 'sum', 'mean' but got 'max'"),
+        (dict(assign="dbscan"), "assign must be one of 'kmeans', 'mixture' but got 'dbscan'"),
         (dict(ppr_keep_mass="yes"), "ppr_keep_mass must be True or False but got 'yes'"),
         (dict(ppr_rank=-1), "ppr_rank must be an integer >= 0 but got -1"),
         (dict(ppr_keep_mass=True), r"ppr_keep_mass=True and ppr_rank=8 both .* use one: ppr_rank=0"),
@@ -225,26 +220,26 @@ def test_final_kmeans_adds_a_start_at_the_mixture_means_and_keeps_the_lower_iner
 
     # generator 4: the k-means++ start ends in a poor optimum, the start at the means wins
     assert plain(4) > at_centres + 5
-    got = model._final_kmeans(h, centres, np.random.default_rng(4))
+    got = model._final_kmeans(h, centres, np.random.default_rng(4)).labels_
     assert _inertia(h, got) == pytest.approx(at_centres, rel=1e-4)
     # generator 6: k-means++ beats the start at the means and is kept
     assert plain(6) < at_centres - 1
-    got = model._final_kmeans(h, centres, np.random.default_rng(6))
+    got = model._final_kmeans(h, centres, np.random.default_rng(6)).labels_
     assert _inertia(h, got) == pytest.approx(plain(6), rel=1e-4)
     # non-finite means (no mixture) are skipped
-    got = model._final_kmeans(h, np.full((10, 2), np.nan), np.random.default_rng(4))
+    got = model._final_kmeans(h, np.full((10, 2), np.nan), np.random.default_rng(4)).labels_
     assert _inertia(h, got) == pytest.approx(plain(4), rel=1e-4)
 
 
 def test_propagation_variants_reach_the_encoder(graph):
     cpu = torch.device("cpu")
-    _, s = GMIM(3, **SMALL)._prepare(graph, cpu)
+    _, s = GMIM(3, **SMALL)._prepare(graph, cpu, np.random.default_rng(0))
     assert s.sparse and s.low_rank is not None
     assert s.low_rank[0].shape == (300, 8) and s.low_rank[1].shape == (8, 300)
-    _, s0 = GMIM(3, ppr_rank=0, ppr_keep_mass=True, **SMALL)._prepare(graph, cpu)
+    _, s0 = GMIM(3, ppr_rank=0, ppr_keep_mass=True, **SMALL)._prepare(graph, cpu, np.random.default_rng(0))
     assert s0.low_rank is None
     # row masses S 1: the cut loses some, the rescaled cut has them exactly, S_k + U V nearly
-    _, exact = GMIM(3, ppr_k=None, **SMALL)._prepare(graph, cpu)
+    _, exact = GMIM(3, ppr_k=None, **SMALL)._prepare(graph, cpu, np.random.default_rng(0))
     assert not exact.sparse and exact.low_rank is None
     want = exact.s.sum(1)
     u, v = s.low_rank

@@ -1,4 +1,6 @@
-"""AGCN: Attention-driven Graph Clustering Network (Peng et al., ACM MM 2021; ../papers/agcn.txt).
+"""AGCN: Attention-driven Graph Clustering Network (Peng, Liu, Jin, Wang, Lian, Pan,
+"Attention-driven Graph Clustering Network", ACM Multimedia 2021,
+https://arxiv.org/abs/2108.05499).
 
 An autoencoder (AE, eq. 1) and a GCN of the same widths run side by side:
 
@@ -14,7 +16,7 @@ An autoencoder (AE, eq. 1) and a GCN of the same widths run side by side:
 
 Self-training (eq. 10-13, Algorithm 1): after AE pre-training (30 epochs, lr 1e-3, batch
 256), k-means (20 restarts) on the AE embedding initialises the centres mu (a learnable
-parameter, as in DEC/SDCN); each of ``n_iter`` full-batch iterations computes
+parameter, as in DEC/SDCN); each of ``n_epochs`` full-batch epochs computes
 Q (Student's t on H_l), the target P from Q, and minimises
 ``L_R + lambda_q KL(P || Q) + lambda_z KL(P || Z)``.
 
@@ -27,7 +29,8 @@ Paper vs authors' code (MM21---AGCN/AGCN.py), where they differ:
 * eq. 4 normalises D^-1/2 (A+I) D^-1/2 (``adj_norm="sym"``, our default); the code
   row-normalises D^-1 (A+I) (``adj_norm="row"``).
 * L_R is the *mean* squared error (``F.mse_loss``) and the KL terms are averaged over
-  nodes ("batchmean"), as in the code.
+  nodes ("batchmean"), as in the code; log Z is ``log_softmax`` (the code takes
+  ``log`` of the softmax, which is -inf where Z underflows).
 * the code's attention MLPs use LeakyReLU's default slope 0.01; the paper says 0.2, which
   we use (``attention_slope``).
 
@@ -36,11 +39,11 @@ weights; we use one forward pass for both (identical values, half the work). The
 concatenations of eq. 2, 5 and 7 are never formed: a linear map of ``[B_1 || ... || B_k]``
 is the sum of each block times its slice of the weight (:func:`concat_linear`), and eq. 8's
 product of the weighted concatenation is ``sum_j u_j (F_j W_j)``; each GCN layer runs its
-sparse product on the narrower side of its weight (:func:`propagate`). Same maths, other
-floating-point order: on ACM this took a bfloat16 iteration from 0.42 to 0.29 s
-(2026-11-23); per-seed results differ from the earlier code's. The first
-layers read sparse features through :class:`~graphclust.nn.infomax.FixedMatrix`, and the
-adjacency stays sparse, so memory is linear in edges.
+sparse product on the narrower side of its weight (:class:`~graphclust.nn.gcn.GCNLayer`).
+Same maths, other floating-point order: on ACM this took a bfloat16 iteration from 0.42 to
+0.29 s. The first layers read sparse features through
+:class:`~graphclust.nn.sparse.FixedMatrix`, and the adjacency stays sparse, so memory is
+linear in edges.
 """
 
 from __future__ import annotations
@@ -58,16 +61,19 @@ from torch import nn
 from graphclust.base import (
     BaseGraphClusterer,
     check_bool,
+    check_choice,
     check_positive_float,
     check_positive_int,
+    minibatches,
 )
 from graphclust.diffusion import gcn_norm, row_norm
 from graphclust.graph import Graph
-from graphclust.nn.autoencoder import Autoencoder, pretrain_autoencoder
-from graphclust.nn.dec import kl_clustering_loss, student_t_assignment, target_distribution
-from graphclust.nn.infomax import FixedMatrix, bf16_autocast, to_torch
+from graphclust.nn.autoencoder import Autoencoder
+from graphclust.nn.dec import kl_clustering_loss, student_t_log_assignment, target_distribution
+from graphclust.nn.gcn import GCNLayer
+from graphclust.nn.sparse import FixedMatrix, bf16_autocast, to_torch
 
-__all__ = ["AGCN", "AGCNNetwork", "concat_linear", "propagate", "softmax_l2"]
+__all__ = ["AGCN", "AGCNNetwork", "concat_linear", "softmax_l2"]
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +100,9 @@ class AGCNNetwork(nn.Module):
         super().__init__()
         self.ae = Autoencoder(in_features, widths)
         dims = [in_features, *widths]
-        self.gcn = nn.ParameterList(
-            nn.Parameter(nn.init.xavier_uniform_(torch.empty(a, b)))
+        # eq. 4: Z_(i+1) = LeakyReLU(A_hat Z'_i W_i), slope 0.2, no bias
+        self.gcn = nn.ModuleList(
+            GCNLayer(a, b, bias=False, activation="leaky_relu", negative_slope=0.2)
             for a, b in zip(dims[:-1], dims[1:])
         )
         # AGCN-H: one (2 d_i -> 2) attention layer per fused layer (all but the last)
@@ -113,7 +120,7 @@ class AGCNNetwork(nn.Module):
     ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
         x_hat, hs = self.ae(x)
         # eq. 4 with Z_0 = X: the first GCN layer reads the (possibly sparse) features
-        z = nn.functional.leaky_relu(a @ (x @ self.gcn[0]), 0.2)
+        z = self.gcn[0](a, x)
         zs = [z]
         for i in range(1, len(self.gcn)):
             h = hs[i - 1]
@@ -124,7 +131,7 @@ class AGCNNetwork(nn.Module):
                 mixed = m[:, :1] * z + m[:, 1:] * h
             else:  # SDCN's fixed mixing
                 mixed = 0.5 * z + 0.5 * h
-            z = nn.functional.leaky_relu(propagate(a, mixed, self.gcn[i]), 0.2)  # every layer, as in the code
+            z = self.gcn[i](a, mixed)  # every layer, as in the code
             zs.append(z)
         feats = [*zs, hs[-1]]  # eq. 5
         # eq. 8 on the fused features [u_1 Z_1 || ... || u_(l+1) H_l] (eq. 7):
@@ -150,15 +157,6 @@ def concat_linear(layer: nn.Linear, blocks: Sequence[torch.Tensor]) -> torch.Ten
     return out
 
 
-def propagate(a: FixedMatrix, inputs: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``A inputs W`` (eq. 4) with the sparse product on the narrower side: ``(A inputs) W``
-    when W widens (500 -> 2000), ``A (inputs W)`` otherwise; the same maths, and the sparse
-    product and the float32 copies it needs under bf16 autocast run at the smaller width."""
-    if weight.shape[0] < weight.shape[1]:
-        return (a @ inputs) @ weight
-    return a @ (inputs @ weight)
-
-
 class AGCN(BaseGraphClusterer):
     """Attention-driven graph clustering network (agcn.txt), see the module docstring.
 
@@ -171,8 +169,8 @@ class AGCN(BaseGraphClusterer):
         Adam learning rate of the joint phase (paper: 1e-3; 1e-4 for CiteSeer and Reuters).
     pretrain_epochs, pretrain_lr, batch_size : int, float, int, default 30, 0.001, 256
         AE pre-training (paper).
-    n_iter : int, default 200
-        Full-batch self-training iterations (paper).
+    n_epochs : int, default 200
+        Full-batch self-training epochs (the paper's 200 iterations).
     lambda_q, lambda_z : float, default 0.1, 0.01
         Weights of KL(P || Q) and KL(P || Z) (code's graph-dataset values; USPS 1000, 1000).
     fusion_h : bool, default True
@@ -195,7 +193,7 @@ class AGCN(BaseGraphClusterer):
         float32 on AVX2-only CPUs. Its effect on quality is measured in
         docs/methods/agcn.md, not assumed.
     keep_label_history : bool, default False
-        Keep argmax Z of every iteration in ``label_history_`` (n_iter + 1, N) so a
+        Keep argmax Z of every iteration in ``label_history_`` (n_epochs + 1, N) so a
         benchmark can show the authors' best-iteration protocol next to the final
         iteration, and argmax Q (the AE embedding's own assignment, eq. 10) in
         ``q_label_history_``, to show how the AE branch moves during the joint phase.
@@ -207,8 +205,9 @@ class AGCN(BaseGraphClusterer):
     pretrain_labels_ : (N,) k-means labels on the pre-trained AE embedding, the joint
         phase's starting point (the paper's "AE" baseline of Table 3)
     soft_assignment_ : (N, K) Z     q_ : (N, K) Q     embedding_ : (N, widths[-1]) H_l
-    history_ : per-epoch "pretrain/recon", "train/recon", "train/kl_q", "train/kl_z"
-    label_history_, q_label_history_ : (n_iter + 1, N) argmax Z and argmax Q before each
+    history_ : per-epoch "pretrain/recon", "joint/recon", "joint/kl_q", "joint/kl_z"
+    n_iter_per_phase_ : {"pretrain": pretrain_epochs, "joint": n_epochs}
+    label_history_, q_label_history_ : (n_epochs + 1, N) argmax Z and argmax Q before each
         update and after the last (only with ``keep_label_history=True``)
     """
 
@@ -221,7 +220,7 @@ class AGCN(BaseGraphClusterer):
         pretrain_epochs: int = 30,
         pretrain_lr: float = 0.001,
         batch_size: int = 256,
-        n_iter: int = 200,
+        n_epochs: int = 200,
         lambda_q: float = 0.1,
         lambda_z: float = 0.01,
         fusion_h: bool = True,
@@ -236,26 +235,24 @@ class AGCN(BaseGraphClusterer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.widths = widths
-        self.lr = lr
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_lr = pretrain_lr
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.lambda_q = lambda_q
-        self.lambda_z = lambda_z
-        self.fusion_h = fusion_h
-        self.scale_fusion = scale_fusion
-        self.adj_norm = adj_norm
-        self.nu = nu
-        self.attention_slope = attention_slope
-        self.n_init = n_init
-        self.mixed_precision = mixed_precision
-        self.keep_label_history = keep_label_history
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        self._store_params(locals())
+
+    widths: Sequence[int]
+    lr: float
+    pretrain_epochs: int
+    pretrain_lr: float
+    batch_size: int
+    n_epochs: int
+    lambda_q: float
+    lambda_z: float
+    fusion_h: bool
+    scale_fusion: Literal["attention", "equal"]
+    adj_norm: Literal["sym", "row"]
+    nu: float
+    attention_slope: float
+    n_init: int
+    mixed_precision: bool
+    keep_label_history: bool
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
@@ -269,23 +266,20 @@ class AGCN(BaseGraphClusterer):
             )
         for name in ("pretrain_epochs", "batch_size", "n_init"):
             check_positive_int(name, getattr(self, name))
-        check_positive_int("n_iter", self.n_iter, minimum=0)
+        check_positive_int("n_epochs", self.n_epochs, minimum=0)
         for name in ("lr", "pretrain_lr", "nu"):
             check_positive_float(name, getattr(self, name))
         for name in ("lambda_q", "lambda_z", "attention_slope"):
             check_positive_float(name, getattr(self, name), allow_zero=True)
-        if self.scale_fusion not in ("attention", "equal"):
-            raise ValueError(
-                f"scale_fusion must be 'attention' or 'equal' but got {self.scale_fusion!r}."
-            )
+        check_choice("scale_fusion", self.scale_fusion, ("attention", "equal"))
         for name in ("fusion_h", "mixed_precision", "keep_label_history"):
             check_bool(name, getattr(self, name))
-        if self.adj_norm not in ("sym", "row"):
-            raise ValueError(f"adj_norm must be 'sym' or 'row' but got {self.adj_norm!r}.")
+        check_choice("adj_norm", self.adj_norm, ("sym", "row"))
         if graph.n_features == 0:
             raise ValueError(f"Graph {graph.name!r} has no node features (F = 0); AGCN needs features.")
 
-    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+    def _inputs(self, graph: Graph, device: torch.device) -> tuple[FixedMatrix, FixedMatrix, torch.Tensor]:
+        """(A_hat, X as the first layers read it, dense X as the reconstruction target)."""
         norm = gcn_norm if self.adj_norm == "sym" else row_norm
         a = FixedMatrix(to_torch(norm(graph.adjacency), device))
         feats = graph.features
@@ -297,6 +291,17 @@ class AGCN(BaseGraphClusterer):
         # otherwise the dense reconstruction target serves as the input too
         density = float(torch.count_nonzero(x_dense)) / max(1, x_dense.numel())
         x = FixedMatrix(to_torch(sp.csr_matrix(feats), device) if density < 0.3 else x_dense)
+        return a, x, x_dense
+
+    def _forward(self, net: AGCNNetwork, x: FixedMatrix, a: FixedMatrix, device: torch.device
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(X_hat, H_l, Z logits) in float32, whatever precision the network ran in."""
+        with bf16_autocast(device, bool(self.mixed_precision)):
+            x_hat, hs, logits = net(x, a)
+        return x_hat.float(), hs[-1].float(), logits.float()
+
+    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+        a, x, x_dense = self._inputs(graph, device)
         amp = bool(self.mixed_precision)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         net = AGCNNetwork(
@@ -304,13 +309,19 @@ class AGCN(BaseGraphClusterer):
             fusion_h=bool(self.fusion_h), scale_fusion=self.scale_fusion,
             attention_slope=float(self.attention_slope),
         ).to(device)
+        n = graph.n_nodes
 
-        pretrain_autoencoder(
-            net.ae, x_dense, epochs=self.pretrain_epochs, batch_size=self.batch_size,
-            lr=self.pretrain_lr, generator=gen,
-            on_epoch=lambda e, v: self._log_epoch("pretrain", e, self.pretrain_epochs, recon=v),
-            mixed_precision=amp,
-        )
+        def pretrain_step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            batch = x_dense.index_select(0, idx)
+            with bf16_autocast(device, amp):
+                x_hat, _ = net.ae(batch)
+            loss = nn.functional.mse_loss(x_hat.float(), batch)
+            return loss, {"recon": loss}
+
+        self._train("pretrain", net.ae, pretrain_step, n_epochs=self.pretrain_epochs,
+                    lr=self.pretrain_lr,
+                    batches=lambda epoch: minibatches(n, self.batch_size, gen, device))
+        net.ae.eval()
         with torch.no_grad(), bf16_autocast(device, amp):
             h = net.ae.encode(x)[-1].float()
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
@@ -318,39 +329,29 @@ class AGCN(BaseGraphClusterer):
         net.centers.data = torch.as_tensor(km.cluster_centers_, dtype=torch.float32, device=device)
         self.pretrain_labels_ = km.labels_.astype(np.int64)  # the state the joint phase starts from
 
-        def forward() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            """(X_hat, H_l, Z logits) in float32, whatever precision the network ran in."""
-            with bf16_autocast(device, amp):
-                x_hat, hs, logits = net(x, a)
-            return x_hat.float(), hs[-1].float(), logits.float()
-
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr, fused=True)  # torch's fused kernel
         history: list[torch.Tensor] = []
         q_history: list[torch.Tensor] = []
-        net.train()
-        for it in range(self.n_iter):
-            opt.zero_grad()
-            x_hat, h, logits = forward()
-            q = student_t_assignment(h, net.centers, self.nu)  # eq. 10
-            p = target_distribution(q.detach())  # eq. 11, from this iteration's Q
-            z = torch.softmax(logits, dim=1)
-            if self.keep_label_history:
-                history.append(z.detach().argmax(1).to(torch.int32).cpu())
-                q_history.append(q.detach().argmax(1).to(torch.int32).cpu())
-            recon = nn.functional.mse_loss(x_hat, x_dense)
-            kl_q = kl_clustering_loss(p, q)
-            kl_z = kl_clustering_loss(p, z)
-            loss = recon + self.lambda_q * kl_q + self.lambda_z * kl_z  # eq. 12-13
-            loss.backward()
-            opt.step()
-            self._log_epoch("train", it, self.n_iter, recon=recon.item(), kl_q=kl_q.item(),
-                            kl_z=kl_z.item())
 
+        def joint_step(epoch: int, batch: None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            x_hat, h, logits = self._forward(net, x, a, device)
+            log_q = student_t_log_assignment(h, net.centers, self.nu)  # eq. 10
+            p = target_distribution(log_q.detach().exp())  # eq. 11, from this epoch's Q
+            log_z = torch.log_softmax(logits, dim=1)
+            if self.keep_label_history:
+                history.append(logits.detach().argmax(1).to(torch.int32).cpu())
+                q_history.append(log_q.detach().argmax(1).to(torch.int32).cpu())
+            recon = nn.functional.mse_loss(x_hat, x_dense)
+            kl_q = kl_clustering_loss(p, log_q)
+            kl_z = kl_clustering_loss(p, log_z)
+            loss = recon + self.lambda_q * kl_q + self.lambda_z * kl_z  # eq. 12-13
+            return loss, {"recon": recon, "kl_q": kl_q, "kl_z": kl_z}
+
+        self._train("joint", net, joint_step, n_epochs=self.n_epochs, lr=self.lr)
         net.eval()
         with torch.no_grad():
-            _, h, logits = forward()
+            _, h, logits = self._forward(net, x, a, device)
             z = torch.softmax(logits, dim=1)
-            q = student_t_assignment(h, net.centers, self.nu)
+            q = student_t_log_assignment(h, net.centers, self.nu).exp()
         self.model_ = net
         self.device_ = device
         self.soft_assignment_ = z.cpu().numpy()
@@ -364,6 +365,31 @@ class AGCN(BaseGraphClusterer):
             self.q_label_history_ = torch.stack(q_history).numpy()
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
-        """Z (N, K) of the training graph (transductive)."""
+        """Z (N, K): the training graph's for ``None``, else the fitted network's on
+        ``graph`` (its own normalised adjacency, same feature columns)."""
         self._check_fitted()
-        return self.soft_assignment_
+        if graph is None:
+            return self.soft_assignment_
+        self._check_same_features(graph)
+        a, x, _ = self._inputs(graph, self.device_)
+        with torch.no_grad():
+            _, _, logits = self._forward(self.model_, x, a, self.device_)
+        return torch.softmax(logits, dim=1).cpu().numpy()
+
+    def transform(self, graph: Graph | None = None) -> np.ndarray:
+        """H_l (N, widths[-1]): the training graph's for ``None``, else the fitted AE's on
+        ``graph``."""
+        self._check_fitted()
+        if graph is None:
+            return self.embedding_
+        self._check_same_features(graph)
+        _, x, _ = self._inputs(graph, self.device_)
+        with torch.no_grad(), bf16_autocast(self.device_, bool(self.mixed_precision)):
+            return self.model_.ae.encode(x)[-1].float().cpu().numpy()
+
+    def predict(self, graph: Graph | None = None) -> np.ndarray:
+        """argmax Z (``labels_`` for ``None``)."""
+        if graph is None:
+            self._check_fitted()
+            return self.labels_
+        return self.predict_proba(graph).argmax(1).astype(np.int64)

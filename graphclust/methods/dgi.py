@@ -1,4 +1,5 @@
-"""DGI: Deep Graph Infomax (Velickovic et al., ICLR 2019; ../papers/dgi.txt).
+"""DGI: Deep Graph Infomax (Velickovic, Fedus, Hamilton, Lio, Bengio, Hjelm, "Deep Graph
+Infomax", ICLR 2019, https://arxiv.org/abs/1809.10341), transductive setting.
 
 A one-layer GCN encoder ``H = PReLU(D^-1/2 (A+I) D^-1/2 X W)`` (eq. 8) is trained to tell
 node embeddings of the graph from those of a corrupted graph (rows of X shuffled) against
@@ -6,75 +7,42 @@ the summary ``s = sigmoid(mean(H))`` (eq. 9) with a bilinear discriminator and t
 objective (eq. 1). Adam, lr 0.001, early stopping on the training loss with patience 20,
 best weights kept in memory; non-negative features (bag-of-words, pixels) are
 row-normalised as in the paper's preprocessing, features with negative values are used as is.
-``fit`` then clusters the frozen embedding with k-means; ``transform`` returns it.
+``fit`` then clusters the frozen embedding with k-means; ``transform`` returns it, or
+computes it on another graph with the same features.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin
 
 from graphclust.base import (
     BaseGraphClusterer,
     check_bool,
+    check_choice,
     check_positive_float,
     check_positive_int,
 )
-from graphclust.diffusion import (
-    DEFAULT_MAX_DENSE_GB,
-    gcn_norm,
-    ppr_exact,
-    ppr_lowrank_residual,
-    ppr_topk,
-)
+from graphclust.diffusion import DEFAULT_MAX_DENSE_GB, propagation_matrix
 from graphclust.graph import Graph
-from graphclust.nn.infomax import (
-    FixedMatrix,
-    InfomaxModel,
-    row_normalize,
-    to_torch,
-    train_infomax,
-)
+from graphclust.nn.infomax import InfomaxModel, infomax_loss
+from graphclust.nn.sparse import FixedMatrix, to_torch
+from graphclust.preprocessing import row_normalize
 
-__all__ = ["DGI", "propagation_matrix"]
+__all__ = ["DGI"]
 
 log = logging.getLogger(__name__)
 
 Diffusion = Literal["none", "ppr"]
 
 
-def propagation_matrix(
-    graph: Graph,
-    diffusion: str,
-    alpha: float,
-    ppr_k: int | None,
-    ppr_eps: float,
-    max_dense_gb: float,
-    ppr_keep_mass: bool,
-    ppr_rank: int,
-) -> tuple[Any, tuple[np.ndarray, np.ndarray] | None]:
-    """The encoder's S as ``(matrix, low_rank)``: gcn_norm(A) for "none"; for "ppr" the exact
-    PPR (ppr_k=None), or the top-k PPR (rows rescaled to their exact mass when
-    ``ppr_keep_mass``) plus, when ``ppr_rank`` > 0, rank-``ppr_rank`` factors (U, V) of the
-    entries it drops (:func:`~graphclust.diffusion.ppr_lowrank_residual`); S = matrix + U V."""
-    if diffusion == "none":
-        return gcn_norm(graph.adjacency), None
-    if diffusion == "ppr":
-        if ppr_k is None:
-            return ppr_exact(graph.adjacency, alpha, max_dense_gb=max_dense_gb), None
-        s = ppr_topk(graph.adjacency, alpha, k=ppr_k, eps=ppr_eps, keep_mass=ppr_keep_mass)
-        if ppr_rank == 0:
-            return s, None
-        return s, ppr_lowrank_residual(graph.adjacency, s, alpha, rank=ppr_rank)
-    raise ValueError(f"diffusion must be 'none' or 'ppr' but got {diffusion!r}.")
-
-
 class DGI(BaseGraphClusterer):
-    """Deep Graph Infomax embedding + k-means (dgi.txt, transductive setting).
+    """Deep Graph Infomax embedding + k-means (see the module docstring).
 
     Parameters
     ----------
@@ -83,18 +51,22 @@ class DGI(BaseGraphClusterer):
     hidden : int, default 512
         Embedding width F' (paper: 512; 256 on PubMed for memory).
     lr : float, default 0.001
-    max_epochs : int, default 10000
-        Upper bound; training normally ends by early stopping.
+        Adam learning rate.
+    pretrain_epochs : int, default 10000
+        Budget of the infomax training (the representation phase every method calls
+        pre-training); training normally ends by early stopping first.
     patience : int, default 20
         Epochs without a lower training loss before stopping (paper: 20).
     diffusion : {"none", "ppr"}, default "none"
         "none" is DGI; "ppr" replaces the normalised adjacency by PPR diffusion (GMIM's
-        "MI + Diffusion" ablation).
+        "MI + Diffusion" ablation); S comes from
+        :func:`~graphclust.diffusion.propagation_matrix`.
     alpha, ppr_k, ppr_eps : PPR teleport (0.2), entries kept per node (64; None = exact
         dense PPR), truncation threshold (1e-4).
     ppr_rank : int, default 8
         Rank of the correction for the PPR entries the top-k cut drops: S = S_k + U V
-        (:func:`~graphclust.diffusion.ppr_lowrank_residual`); 0 = none.
+        (:func:`~graphclust.diffusion.ppr_lowrank_residual`, seeded from
+        ``random_state``); 0 = none.
     ppr_keep_mass : bool, default False
         Without the low-rank correction (``ppr_rank=0``): rescale each node's kept top-k
         entries to its exact PPR mass (:func:`~graphclust.diffusion.ppr_topk`
@@ -109,8 +81,12 @@ class DGI(BaseGraphClusterer):
     ----------
     embedding_ : ndarray (N, hidden)
     labels_ : ndarray (N,)
-    n_epochs_ : int
+    n_iter_ : int
+        Epochs of infomax training run (``n_iter_per_phase_["pretrain"]``).
+    converged_ : bool
+        Early stopping fired before the budget ran out.
     best_loss_ : float
+        The restored weights' training loss.
     """
 
     def __init__(
@@ -119,7 +95,7 @@ class DGI(BaseGraphClusterer):
         *,
         hidden: int = 512,
         lr: float = 0.001,
-        max_epochs: int = 10000,
+        pretrain_epochs: int = 10000,
         patience: int = 20,
         diffusion: Diffusion = "none",
         alpha: float = 0.2,
@@ -133,31 +109,29 @@ class DGI(BaseGraphClusterer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.hidden = hidden
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.diffusion = diffusion
-        self.alpha = alpha
-        self.ppr_k = ppr_k
-        self.ppr_eps = ppr_eps
-        self.ppr_rank = ppr_rank
-        self.ppr_keep_mass = ppr_keep_mass
-        self.n_init = n_init
-        self.max_dense_gb = max_dense_gb
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        self._store_params(locals())
+
+    hidden: int
+    lr: float
+    pretrain_epochs: int
+    patience: int
+    diffusion: Diffusion
+    alpha: float
+    ppr_k: int | None
+    ppr_eps: float
+    ppr_rank: int
+    ppr_keep_mass: bool
+    n_init: int
+    max_dense_gb: float
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
-        check_positive_int("hidden", self.hidden)
-        check_positive_int("patience", self.patience)
-        check_positive_int("n_init", self.n_init)
+        for name in ("hidden", "patience", "n_init", "pretrain_epochs"):
+            check_positive_int(name, getattr(self, name))
         check_positive_float("lr", self.lr)
         check_bool("ppr_keep_mass", self.ppr_keep_mass)
         check_positive_int("ppr_rank", self.ppr_rank, minimum=0)
+        check_choice("diffusion", self.diffusion, ("none", "ppr"))
         if self.diffusion == "ppr" and self.ppr_keep_mass and self.ppr_rank > 0:
             raise ValueError(
                 f"ppr_keep_mass=True and ppr_rank={self.ppr_rank} both stand in for the PPR "
@@ -166,13 +140,18 @@ class DGI(BaseGraphClusterer):
             )
         if graph.n_features == 0:
             raise ValueError(
-                f"Graph {graph.name!r} has no node features (F = 0); DGI needs features."
+                f"Graph {graph.name!r} has no node features (F = 0); {type(self).__name__} "
+                "needs features."
             )
 
-    def _prepare(self, graph: Graph, device: torch.device) -> tuple[FixedMatrix, FixedMatrix]:
+    def _prepare(
+        self, graph: Graph, device: torch.device, rng: np.random.Generator
+    ) -> tuple[FixedMatrix, FixedMatrix]:
+        """(X row-normalised, S) as fixed matrices on ``device``."""
         s, low_rank = propagation_matrix(
-            graph, self.diffusion, self.alpha, self.ppr_k, self.ppr_eps, self.max_dense_gb,
-            self.ppr_keep_mass, self.ppr_rank,
+            graph.adjacency, self.diffusion, alpha=self.alpha, ppr_k=self.ppr_k,
+            ppr_eps=self.ppr_eps, ppr_keep_mass=self.ppr_keep_mass, ppr_rank=self.ppr_rank,
+            max_dense_gb=self.max_dense_gb, random_state=int(rng.integers(2**31)),
         )
         x = to_torch(row_normalize(graph.features, only_nonnegative=True), device)
         factors = None if low_rank is None else (
@@ -181,40 +160,54 @@ class DGI(BaseGraphClusterer):
         return FixedMatrix(x), FixedMatrix(to_torch(s, device), factors)
 
     def _pretrain(
-        self,
-        x: FixedMatrix,
-        s: FixedMatrix,
-        device: torch.device,
-        rng: np.random.Generator,
-        max_epochs: int,
+        self, x: FixedMatrix, s: FixedMatrix, device: torch.device, rng: np.random.Generator
     ) -> InfomaxModel:
+        """Infomax training (eq. 1) with early stopping; the best-loss weights come back."""
         model = InfomaxModel(x.shape[1], self.hidden).to(device)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        self.best_loss_, self.n_epochs_ = train_infomax(
-            model,
-            x,
-            s,
-            lr=self.lr,
-            max_epochs=max_epochs,
-            patience=self.patience,
-            generator=gen,
-            on_epoch=lambda e, v: self._log_epoch("pretrain", e, max_epochs, mi=v),
-        )
+        n = x.shape[0]
+
+        def step(epoch: int, batch: None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            perm = torch.randperm(n, generator=gen).to(device)  # the corruption
+            pos, neg, _ = model(x, s, perm)
+            loss = infomax_loss(pos, neg)
+            return loss, {"mi": loss}
+
+        result = self._train("pretrain", model, step, n_epochs=self.pretrain_epochs,
+                             lr=self.lr, patience=self.patience)
+        self.best_loss_ = result.best_loss
+        model.eval()
         return model
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        check_positive_int("max_epochs", self.max_epochs)
-        x, s = self._prepare(graph, device)
-        model = self._pretrain(x, s, device, rng, self.max_epochs)
-        model.eval()
+        x, s = self._prepare(graph, device, rng)
+        model = self._pretrain(x, s, device, rng)
         with torch.no_grad():
-            self.embedding_ = model.encoder(x, s).cpu().numpy()
+            self.embedding_ = model.embed(x, s).cpu().numpy()
         self.model_ = model
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
         self.labels_ = km.fit_predict(self.embedding_).astype(np.int64)
+        self.cluster_centers_ = km.cluster_centers_
         self.device_ = device
 
+    def _embed_new(self, graph: Graph) -> torch.Tensor:
+        """The fitted encoder's H on another graph with the same features (same S recipe)."""
+        self._check_same_features(graph)
+        x, s = self._prepare(graph, self.device_, np.random.default_rng(self.random_state))
+        with torch.no_grad():
+            return self.model_.embed(x, s)
+
     def transform(self, graph: Graph | None = None) -> np.ndarray:
-        """The learned embedding (N, hidden) of the training graph (transductive)."""
+        """The embedding (N, hidden): of the training graph for ``None``, else the fitted
+        encoder applied to ``graph`` (its own S, same ``n_features``)."""
         self._check_fitted()
-        return self.embedding_
+        if graph is None:
+            return self.embedding_
+        return self._embed_new(graph).cpu().numpy()
+
+    def predict(self, graph: Graph | None = None) -> np.ndarray:
+        """Nearest k-means centre of each node's embedding (``labels_`` for ``None``)."""
+        self._check_fitted()
+        if graph is None:
+            return self.labels_
+        return pairwise_distances_argmin(self.transform(graph), self.cluster_centers_).astype(np.int64)

@@ -1,4 +1,5 @@
-"""GMIM: Gaussian Mixture Information Maximization (Ahmadi et al.; ../papers/gmim.txt).
+"""GMIM: Gaussian mixture information maximization (Ahmadi, Safayani, Mirzaei, "Deep Graph
+Clustering via Mutual Information Maximization and Mixture Model", arXiv:2205.05168, 2022).
 
 Algorithm 1 of the paper:
 
@@ -10,7 +11,8 @@ Algorithm 1 of the paper:
    ``grad_steps`` Adam steps on  omega * L_MI + beta_t * L_NLL  (eq. 8-9), with
    beta_t = tanh(c * t) ramping from 0 to 1 (authors' code; c = 0.0044 over 1000 epochs on
    PubMed, so the default c = 4.4 / T reaches the same ramp end for any T).
-5. Labels: k-means on the final embedding (``assign="kmeans"``, the paper; one of its starts
+5. The mixture is refitted by EM on the final embedding (up to ``em_max_iter`` steps, a
+   ``ConvergenceWarning`` when they run out). Labels: k-means on the final embedding (``assign="kmeans"``, the paper; one of its starts
    is the mixture's means, see ``_final_kmeans``), or the
    mixture's own MAP assignment (``assign="mixture"``); both are kept
    (``labels_``, ``mixture_labels_``) and ``predict_proba`` gives the responsibilities.
@@ -37,13 +39,22 @@ from typing import Literal
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 
-from graphclust.base import check_positive_float, check_positive_int
+from graphclust.base import check_choice, check_positive_float, check_positive_int
 from graphclust.diffusion import DEFAULT_MAX_DENSE_GB
 from graphclust.graph import Graph
 from graphclust.methods.dgi import DGI, Diffusion
-from graphclust.mixture import MixtureParams, e_step, init_from_labels, m_step, nll
-from graphclust.nn.infomax import infomax_loss
+from graphclust.mixture import (
+    EmptyComponentWarning,
+    MixtureParams,
+    e_step,
+    init_from_labels,
+    m_step,
+    nll,
+)
+from graphclust.nn.infomax import InfomaxModel, infomax_loss
+from graphclust.nn.sparse import FixedMatrix
 
 __all__ = ["GMIM"]
 
@@ -53,17 +64,23 @@ log = logging.getLogger(__name__)
 class GMIM(DGI):
     """Deep Graph Infomax on PPR diffusion, trained jointly with a diagonal Gaussian mixture.
 
+    GMIM is DGI (its pre-training, step 2) followed by the joint phase: the parameters it
+    shares with :class:`DGI` (``hidden``, ``lr``, ``pretrain_epochs``, ``patience``,
+    ``diffusion``, ``alpha``, ``ppr_k``, ``ppr_eps``, ``ppr_rank``, ``ppr_keep_mass``,
+    ``n_init``, ``max_dense_gb``) mean what they mean there and are validated there; only
+    the defaults below differ.
+
     Parameters
     ----------
     n_clusters : int, default 7
-    hidden : int, default 512
-        Embedding width (paper: 512 Cora, 256 PubMed).
-    lr : float, default 0.001
-        Adam learning rate in both phases (paper).
-    pretrain_epochs : int, default 1000
-        Upper bound of the L_MI pre-training (authors' code).
-    patience : int, default 40
-        Early-stopping patience of the pre-training (authors' code).
+    hidden, lr : default 512, 0.001
+        Paper: 512 on Cora (256 on PubMed); one learning rate for both phases.
+    pretrain_epochs, patience : default 1000, 40
+        Budget and early-stopping patience of the L_MI pre-training (authors' code).
+    diffusion, alpha, ppr_k, ppr_eps, ppr_rank, ppr_keep_mass : default "ppr", 0.2, 64,
+        1e-4, 8, False. ``ppr_k=None`` is the exact dense PPR of the paper and the
+        authors' code (on Cora 0.3 ACC above the default, within its spread, ~5x slower,
+        N^2 memory).
     n_epochs : int, default 200
         Joint epochs T (paper: 200 Cora, 1000 PubMed). 0 stops after pre-training (the
         "MI + K-means / GMM" ablations).
@@ -74,25 +91,15 @@ class GMIM(DGI):
         25000 with the summed NLL (``omega=25000, nll_reduction="sum"``).
     nll_reduction : {"sum", "mean"}, default "mean"
         eq. 8 sums over nodes; the authors' code uses the mean. The mean is the default
-        because on Cora it matched the paper (seed 1: ACC 75.7 / NMI 60.6 / ARI 54.2) where
-        the summed setting drifted (seed 0: 72.6 / 56.3 / 48.4: the NLL term overwhelms
-        L_MI, which rises from 0.07 to 0.64 during joint training).
+        because on Cora it matched the paper where the summed setting drifts (the NLL term
+        overwhelms L_MI; docs/methods/gmim.md).
     beta_ramp : float or None, default None
         c in beta_t = tanh(c t); None means 4.4 / n_epochs.
-    diffusion : {"ppr", "none"}, default "ppr"
-    alpha : float, default 0.2
-    ppr_k : int or None, default 64
-        Entries of S kept per node; None = exact dense PPR (paper and authors' code; on
-        Cora 0.3 ACC above the default, within its spread, ~5x slower, N^2 memory).
-    ppr_eps : float, default 1e-4
-    ppr_rank : int, default 8
-        Rank of the correction U V for the entries the top-k cut drops, S = S_k + U V
-        (see :class:`DGI`); 0 = none.
-    ppr_keep_mass : bool, default False
-        With ``ppr_rank=0``: rescale each node's kept entries to its exact PPR mass (see
-        :class:`DGI`).
     reg_covar : float, default 1e-6
         Variance floor of the mixture.
+    em_max_iter, em_tol : int, float, default 100, 1e-4
+        EM on the final embedding stops when the mean log-likelihood changes by less than
+        ``em_tol``; a ``ConvergenceWarning`` says when ``em_max_iter`` steps ran out first.
     assign : {"kmeans", "mixture"}, default "kmeans"
         Which assignment becomes ``labels_``.
     n_init : int, default 10
@@ -102,8 +109,11 @@ class GMIM(DGI):
 
     Attributes
     ----------
-    embedding_ : (N, hidden)   labels_ : (N,)   mixture_labels_ : (N,)
+    embedding_ : (N, hidden)   labels_ : (N,)   mixture_labels_ : (N,)   kmeans_labels_ : (N,)
     weights_ (K,), means_ (K, hidden), variances_ (K, hidden) : the fitted mixture
+    responsibilities_ : (N, K)
+    n_iter_per_phase_ : epochs run, {"pretrain": ..., "joint": n_epochs}
+    em_n_iter_ : EM steps on the final embedding; em_converged_ : whether em_tol was met
     history_ : per-epoch loss terms ("pretrain/mi", "joint/mi", "joint/nll", "joint/beta")
     """
 
@@ -115,75 +125,55 @@ class GMIM(DGI):
         lr: float = 0.001,
         pretrain_epochs: int = 1000,
         patience: int = 40,
-        n_epochs: int = 200,
-        em_steps: int = 1,
-        grad_steps: int = 1,
-        omega: float = 2000.0,
-        nll_reduction: Literal["sum", "mean"] = "mean",
-        beta_ramp: float | None = None,
         diffusion: Diffusion = "ppr",
         alpha: float = 0.2,
         ppr_k: int | None = 64,
         ppr_eps: float = 1e-4,
         ppr_rank: int = 8,
         ppr_keep_mass: bool = False,
-        reg_covar: float = 1e-6,
-        assign: Literal["kmeans", "mixture"] = "kmeans",
         n_init: int = 10,
         max_dense_gb: float = DEFAULT_MAX_DENSE_GB,
+        n_epochs: int = 200, em_steps: int = 1, grad_steps: int = 1,
+        omega: float = 2000.0, nll_reduction: Literal["sum", "mean"] = "mean",
+        beta_ramp: float | None = None, reg_covar: float = 1e-6,
+        em_max_iter: int = 100, em_tol: float = 1e-4,
+        assign: Literal["kmeans", "mixture"] = "kmeans",
         random_state: int | None = None,
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.hidden = hidden
-        self.lr = lr
-        self.pretrain_epochs = pretrain_epochs
-        self.patience = patience
-        self.n_epochs = n_epochs
-        self.em_steps = em_steps
-        self.grad_steps = grad_steps
-        self.omega = omega
-        self.nll_reduction = nll_reduction
-        self.beta_ramp = beta_ramp
-        self.diffusion = diffusion
-        self.alpha = alpha
-        self.ppr_k = ppr_k
-        self.ppr_eps = ppr_eps
-        self.ppr_rank = ppr_rank
-        self.ppr_keep_mass = ppr_keep_mass
-        self.reg_covar = reg_covar
-        self.assign = assign
-        self.n_init = n_init
-        self.max_dense_gb = max_dense_gb
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        self._store_params(locals())
 
-    #: EM iterations when fitting the mixture on the final embedding
-    max_em_iter = 100
+    n_epochs: int
+    em_steps: int
+    grad_steps: int
+    omega: float
+    nll_reduction: Literal["sum", "mean"]
+    beta_ramp: float | None
+    reg_covar: float
+    em_max_iter: int
+    em_tol: float
+    assign: Literal["kmeans", "mixture"]
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
-        check_positive_int("pretrain_epochs", self.pretrain_epochs)
         check_positive_int("n_epochs", self.n_epochs, minimum=0)
-        check_positive_int("em_steps", self.em_steps)
-        check_positive_int("grad_steps", self.grad_steps)
+        for name in ("em_steps", "grad_steps", "em_max_iter"):
+            check_positive_int(name, getattr(self, name))
         check_positive_float("omega", self.omega, allow_zero=True)
         check_positive_float("reg_covar", self.reg_covar)
+        check_positive_float("em_tol", self.em_tol)
         if self.beta_ramp is not None:
             check_positive_float("beta_ramp", self.beta_ramp)
-        if self.nll_reduction not in ("sum", "mean"):
-            raise ValueError(f"nll_reduction must be 'sum' or 'mean' but got {self.nll_reduction!r}.")
-        if self.assign not in ("kmeans", "mixture"):
-            raise ValueError(f"assign must be 'kmeans' or 'mixture' but got {self.assign!r}.")
+        check_choice("nll_reduction", self.nll_reduction, ("sum", "mean"))
+        check_choice("assign", self.assign, ("kmeans", "mixture"))
 
     def _kmeans(self, h: np.ndarray, rng: np.random.Generator) -> KMeans:
         """k-means with ``n_init`` k-means++ starts, seeded from ``rng`` (fitted estimator)."""
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
         return km.fit(h)
 
-    def _final_kmeans(self, h: np.ndarray, means: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _final_kmeans(self, h: np.ndarray, means: np.ndarray, rng: np.random.Generator) -> KMeans:
         """Step 5, k-means on the final H: the ``n_init`` k-means++ starts plus one start at
         the fitted mixture's means (the joint phase pulled H towards them); the run with the
         lowest inertia wins, so the extra start can only lower the k-means objective.
@@ -194,78 +184,96 @@ class GMIM(DGI):
         at the mixture's means reached it there, for ~10 ms. No label is involved.
         """
         km = self._kmeans(h, rng)
-        labels = km.labels_.astype(np.int64)
         if np.isfinite(means).all():
             seeded = KMeans(self.n_clusters, init=means.astype(h.dtype), n_init=1).fit(h)
             if seeded.inertia_ < km.inertia_:
                 log.debug("final k-means: the start at the mixture means wins (inertia %.4g < %.4g)",
                           seeded.inertia_, km.inertia_)
-                labels = seeded.labels_.astype(np.int64)
-        return labels
+                return seeded
+        return km
+
+    def _joint(self, model: InfomaxModel, x: FixedMatrix, s: FixedMatrix, params: MixtureParams,
+               device: torch.device, rng: np.random.Generator) -> MixtureParams:
+        """Step 4: per epoch ``em_steps`` EM steps with the encoder fixed (eq. 10-14), then
+        ``grad_steps`` Adam steps on omega L_MI + beta_t L_NLL (eq. 8-9)."""
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        c = self.beta_ramp if self.beta_ramp is not None else 4.4 / max(self.n_epochs, 1)
+        n = x.shape[0]
+        state = {"params": params}
+
+        def step(epoch: int, grad_step: int) -> tuple[torch.Tensor, dict[str, float]]:
+            beta = math.tanh(c * epoch)
+            perm = torch.randperm(n, generator=gen).to(device)
+            pos, neg, h = model(x, s, perm)
+            if grad_step == 0:
+                # EM with the encoder fixed: the clean embedding of this forward pass is H
+                # at the current weights, so it serves both steps
+                hd = h.detach()
+                for _ in range(self.em_steps):
+                    resp, _ = e_step(hd, state["params"])
+                    state["params"] = m_step(hd, resp, state["params"], self.reg_covar)
+            l_mi = infomax_loss(pos, neg)
+            l_nll = nll(h, state["params"], self.nll_reduction)
+            loss = self.omega * l_mi + beta * l_nll
+            return loss, {"mi": l_mi.item(), "nll": l_nll.item(), "beta": beta}
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EmptyComponentWarning)
+            self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,
+                        batches=lambda epoch: range(self.grad_steps))
+        # only our own warning is summarised; anything else is issued again unchanged
+        empty = [w for w in caught if issubclass(w.category, EmptyComponentWarning)]
+        for w in caught:
+            if not issubclass(w.category, EmptyComponentWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if empty:
+            warnings.warn(
+                f"{len(empty)} EM step(s) of the joint phase found empty mixture components: "
+                f"{empty[0].message}", EmptyComponentWarning, stacklevel=3,
+            )
+        model.eval()
+        return state["params"]
+
+    def _final_em(self, h: torch.Tensor, params: MixtureParams) -> tuple[MixtureParams, torch.Tensor]:
+        """EM to convergence on the final embedding (the whole "MI + GMM" ablation when
+        n_epochs = 0), in float64; returns the mixture and the responsibilities."""
+        hd = h.double()
+        params = MixtureParams(*(p.double() for p in (params.weights, params.means,
+                                                        params.variances)))
+        previous = -np.inf
+        self.em_converged_ = False
+        for it in range(1, self.em_max_iter + 1):
+            resp, log_norm = e_step(hd, params)
+            params = m_step(hd, resp, params, self.reg_covar)
+            current = float(log_norm.mean())
+            self.em_n_iter_ = it
+            if abs(current - previous) < self.em_tol:
+                self.em_converged_ = True
+                break
+            previous = current
+        if not self.em_converged_:
+            warnings.warn(
+                f"GMIM: EM on the final embedding did not converge in em_max_iter="
+                f"{self.em_max_iter} steps (mean log-likelihood still moving by more than "
+                f"em_tol={self.em_tol:g}); raise em_max_iter.", ConvergenceWarning, stacklevel=3,
+            )
+        resp, _ = e_step(hd, params)
+        return params, resp
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        x, s = self._prepare(graph, device)
-        model = self._pretrain(x, s, device, rng, self.pretrain_epochs)  # step 2
-        model.eval()
+        x, s = self._prepare(graph, device, rng)  # step 1
+        model = self._pretrain(x, s, device, rng)  # step 2
         with torch.no_grad():
-            h = model.encoder(x, s)
+            h = model.embed(x, s)
         init_labels = torch.as_tensor(self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64),
                                       device=device)
         # the joint loop runs the mixture in float32 like the encoder (twice as fast here as
         # float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
         params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
-
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr, fused=True)
-        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        c = self.beta_ramp if self.beta_ramp is not None else 4.4 / max(self.n_epochs, 1)
-        n = x.shape[0]
-        model.train()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RuntimeWarning)
-            for epoch in range(self.n_epochs):  # step 4
-                beta = math.tanh(c * epoch)
-                for step in range(self.grad_steps):
-                    perm = torch.randperm(n, generator=gen).to(device)
-                    opt.zero_grad()
-                    pos, neg, h_grad = model(x, s, perm)
-                    if step == 0:
-                        # EM with the encoder fixed (eq. 10-14): the clean embedding of this
-                        # forward pass is H at the current weights, so it serves both steps
-                        h = h_grad.detach()
-                        for _ in range(self.em_steps):
-                            resp, _ = e_step(h, params)
-                            params = m_step(h, resp, params, self.reg_covar)
-                    l_mi = infomax_loss(pos, neg)
-                    l_nll = nll(h_grad, params, self.nll_reduction)
-                    loss = self.omega * l_mi + beta * l_nll
-                    loss.backward()
-                    opt.step()
-                self._log_epoch("joint", epoch, self.n_epochs, mi=l_mi.item(), nll=l_nll.item(),
-                                beta=beta)
-        if caught:
-            warnings.warn(
-                f"{len(caught)} EM step(s) found empty mixture components: {caught[0].message}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-
-        model.eval()
+        params = self._joint(model, x, s, params, device, rng)  # step 4
         with torch.no_grad():
-            h = model.encoder(x, s)
-            hd = h.double()
-            params = MixtureParams(*(p.double() for p in (params.weights, params.means,
-                                                            params.variances)))
-            # fit the mixture on the final embedding: EM to convergence (this is the whole
-            # "MI + GMM" ablation when n_epochs = 0), then the responsibilities
-            previous = -np.inf
-            for _ in range(self.max_em_iter):
-                resp, log_norm = e_step(hd, params)
-                params = m_step(hd, resp, params, self.reg_covar)
-                current = float(log_norm.mean())
-                if abs(current - previous) < 1e-4:
-                    break
-                previous = current
-            resp, _ = e_step(hd, params)
+            h = model.embed(x, s)
+            params, resp = self._final_em(h, params)
         self.model_ = model
         self.device_ = device
         self.embedding_ = h.cpu().numpy()
@@ -274,13 +282,28 @@ class GMIM(DGI):
         self.variances_ = params.variances.cpu().numpy()
         self.responsibilities_ = resp.cpu().numpy()
         self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
-        self.kmeans_labels_ = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
+        km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
+        self.kmeans_labels_ = km.labels_.astype(np.int64)
+        self.cluster_centers_ = km.cluster_centers_
         self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
-        """Mixture responsibilities (N, K) of the training graph's nodes (transductive)."""
+        """Mixture responsibilities (N, K): the training graph's for ``None``, else those of
+        the fitted encoder's embedding of ``graph`` under the fitted mixture."""
         self._check_fitted()
-        return self.responsibilities_
+        if graph is None:
+            return self.responsibilities_
+        h = self._embed_new(graph).double()
+        resp, _ = e_step(h, MixtureParams(*(torch.as_tensor(a, device=h.device) for a in (
+            self.weights_, self.means_, self.variances_))))
+        return resp.cpu().numpy()
+
+    def predict(self, graph: Graph | None = None) -> np.ndarray:
+        """``labels_`` for ``None``; else the nearest final k-means centre
+        (``assign="kmeans"``) or the most responsible component (``"mixture"``)."""
+        if graph is not None and self.assign == "mixture":
+            return self.predict_proba(graph).argmax(1).astype(np.int64)
+        return super().predict(graph)
 
     def mixture(self) -> MixtureParams:
         self._check_fitted()

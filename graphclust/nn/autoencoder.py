@@ -4,20 +4,21 @@ The deep-clustering papers built on DEC/IDEC/SDCN (AGCN among them, agcn.txt eq.
 an encoder d-500-500-2000-10 with ReLU after every hidden layer, a linear embedding layer,
 and the mirrored decoder with a linear output; pre-training minimises the mean squared
 reconstruction error with Adam in mini-batches (SDCN/AGCN code: 30 epochs, batch 256,
-lr 1e-3). The first layer accepts a :class:`~graphclust.nn.infomax.FixedMatrix`, so sparse
-bag-of-words features are never made dense for the forward pass.
+lr 1e-3); the methods run it through the base class's training loop. The first layer
+accepts a :class:`~graphclust.nn.sparse.FixedMatrix`, so sparse bag-of-words features are
+never made dense for the forward pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from graphclust.nn.infomax import FixedMatrix, bf16_autocast
+from graphclust.nn.sparse import FixedMatrix
 
-__all__ = ["Autoencoder", "pretrain_autoencoder"]
+__all__ = ["Autoencoder"]
 
 
 class Autoencoder(nn.Module):
@@ -62,42 +63,3 @@ class Autoencoder(nn.Module):
         """(reconstruction X_hat, [H_1, ..., H_l])."""
         hidden = self.encode(x)
         return self.decode(hidden[-1]), hidden
-
-
-def pretrain_autoencoder(
-    ae: Autoencoder,
-    x: torch.Tensor,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    generator: torch.Generator,
-    on_epoch: Callable[[int, float], None] | None = None,
-    mixed_precision: bool = False,
-) -> float:
-    """Mini-batch Adam on the mean squared reconstruction error; returns the last epoch's loss.
-
-    ``x`` is the dense (N, d) feature matrix (the reconstruction target). With
-    ``mixed_precision`` the forward pass runs under :func:`bf16_autocast` and the loss in
-    float32.
-    """
-    opt = torch.optim.Adam(ae.parameters(), lr=lr)
-    n = x.shape[0]
-    loss_value = float("nan")
-    ae.train()
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=generator).to(x.device)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            batch = x.index_select(0, order[start:start + batch_size])
-            opt.zero_grad()
-            with bf16_autocast(x.device, mixed_precision):
-                x_hat, _ = ae(batch)
-            loss = nn.functional.mse_loss(x_hat.float(), batch)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * batch.shape[0]
-        loss_value = total / n
-        if on_epoch is not None:
-            on_epoch(epoch, loss_value)
-    return loss_value
