@@ -58,7 +58,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
     except RuntimeError:
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]' but got {device!r}.") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for but no CUDA device is available; use 'auto'.")
+        raise ValueError(f"device={device!r} was asked for but no CUDA device is available; "
+                         "use 'auto' or 'cpu'.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} was asked for but only "
+                         f"{torch.cuda.device_count()} CUDA device(s) exist (cuda:0..).")
     return dev
 
 

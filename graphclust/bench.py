@@ -11,7 +11,12 @@ DIR/TABLE.json whose row, dataset, parameters and seed match, and runs only the 
 (the table says how many runs it reused). A table's ``label_only`` names a parameter that
 only picks which of a fit's label sets becomes ``labels_`` (GMIM's ``assign``): rows that
 differ only in it are scored from one fit per seed, with the same numbers as separate fits
-(Cora seed 0 checked: MI+K-means 71.79 and MI+GMM 73.30 ACC both ways). Runs use
+(Cora seed 0 checked: MI+K-means 71.79 and MI+GMM 73.30 ACC both ways). A table's
+``oracle = { param, attribute }`` sets ``param`` to True and scores every row of the label
+history in ``attribute`` as a separately labelled oracle column; ``probe_acc`` among the
+metrics is a logistic-regression probe of ``embedding_`` on the dataset's public split. A
+paper number is looked up by row and dataset (a row's ``paper``: a list for its one dataset,
+or a table by dataset name), never by position. The runner knows no method by name. Runs use
 ``--threads`` torch threads (default 2, as every committed table): results repeat exactly
 at the same thread count. Like the CLI, this module prints
 (progress on stderr, the table on stdout); the estimators never do.
@@ -30,14 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
+
+from graphclust._compat import load_toml
 
 TABLES = Path(__file__).resolve().parent / "tables.toml"
 
 
 def load_tables() -> dict[str, Any]:
     """The paper tables of ``tables.toml`` by name."""
-    return tomllib.loads(TABLES.read_text())
+    return load_toml(TABLES.read_text())
 
 
 def import_torch_optim() -> float:
@@ -56,7 +62,8 @@ def import_torch_optim() -> float:
 
 def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
             dataset_kwargs: dict[str, Any] | None = None,
-            labelings: list[str] | None = None, mmap_threshold_mb: int | None = None
+            labelings: list[str] | None = None, mmap_threshold_mb: int | None = None,
+            oracle: dict[str, str] | None = None, probe: bool = False,
             ) -> dict[str, Any]:
     import torch
 
@@ -72,23 +79,25 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
     g = load_dataset(dataset, **(dataset_kwargs or {}))
     import_seconds = import_torch_optim()  # before the timer, reported apart
     cls = METHODS[method]
-    if "keep_label_history" in cls().get_params():  # for the oracle column only
-        params = {**params, "keep_label_history": True}
+    if oracle:  # for the oracle column only
+        params = {**params, oracle["param"]: True}
     t0 = time.perf_counter()
     model = cls(n_clusters=g.n_classes, random_state=seed, **params).fit(g)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"seed": seed, "seconds": seconds, "import_seconds": import_seconds,
                            **evaluate(g.labels, model.labels_, adjacency=g.adjacency)}
-    if hasattr(model, "label_history_"):
+    if oracle:
         # the authors' protocol: every metric's maximum over the iterations, each scored
         # against the true labels: an oracle, reported beside the final iteration, never as it
-        scores = [evaluate(g.labels, lab) for lab in model.label_history_]
+        scores = [evaluate(g.labels, lab) for lab in getattr(model, oracle["attribute"])]
         for m in ("acc", "nmi", "ari", "f1"):
             out[f"oracle_{m}"] = max(s[m] for s in scores)
     if labelings:  # the other label sets of the same fit (a table's ``label_only``)
         out["labelings"] = {a: evaluate(g.labels, getattr(model, a), adjacency=g.adjacency)
                             for a in labelings}
-    if method == "dgi" and "split" in g.meta and g.labels is not None:
+    if probe:
+        if "split" not in g.meta or g.labels is None:
+            raise ValueError(f"probe_acc needs a labelled public split; {dataset!r} has none.")
         out["probe_acc"] = linear_probe(model.embedding_, g.labels, g.meta["split"])
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["mmap_threshold_mb"] = (MMAP_THRESHOLD_BYTES >> 20 if mmap_threshold_mb is None
@@ -123,13 +132,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "DIR/TABLE.json, e.g. after a stopped run; run only the missing ones")
 
 
-def run_isolated(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
-                 dataset_kwargs: dict[str, Any], labelings: list[str] | None = None,
-                 mmap_threshold_mb: int | None = None) -> dict[str, Any]:
-    """``one_run`` in a fresh child process, so its time and peak memory are its own."""
+def run_isolated(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """:func:`one_run` in a fresh child process, so its time and peak memory are its own."""
     with ProcessPoolExecutor(max_workers=1) as ex:
-        return ex.submit(one_run, method, dataset, params, seed, threads, dataset_kwargs,
-                         labelings, mmap_threshold_mb).result()
+        return ex.submit(one_run, *args, **kwargs).result()
+
+
+def paper_numbers(table: str, row: dict[str, Any], dataset: str) -> list[float] | None:
+    """A row's paper numbers for ``dataset``: its ``paper`` list (a row of one dataset) or
+    ``paper[dataset]`` (a table by dataset); None where the paper has none."""
+    paper = row.get("paper")
+    if paper is None or isinstance(paper, list):
+        return paper
+    if isinstance(paper, dict):
+        return paper.get(dataset)
+    raise ValueError(f"table {table!r}, row {row['label']!r}: paper must be a list of numbers "
+                     f"or a table by dataset but got {paper!r}.")
 
 
 def check_label_only(table: str, spec: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -211,10 +229,8 @@ def run(args: argparse.Namespace) -> int:
         # TOML has no null: a row names the parameters it sets to None in ``none``
         params = {**row.get("params", {}), **{k: None for k in row.get("none", [])}}
         for ds in datasets:
-            paper = row.get("paper") or (spec.get("paper", {}).get(ds, [None] * (i + 1))[i]
-                                         if spec.get("paper", {}).get(ds) else None)
-            jobs.append((row["label"], row["method"], ds, params, paper,
-                         row.get("dataset_kwargs", {})))
+            jobs.append((row["label"], row["method"], ds, params,
+                         paper_numbers(args.table, row, ds), row.get("dataset_kwargs", {})))
     try:
         previous = load_previous(args.out, args.table) if args.resume else {}
     except ValueError as e:
@@ -226,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"graphclust: error: {e}", file=sys.stderr)
         return 2
     attrs = sorted({a for choices in label_only.values() for a in choices.values()})
+    extra = dict(mmap_threshold_mb=mmap_mb, oracle=spec.get("oracle"),
+                 probe="probe_acc" in metrics)
     fits: dict[str, dict[str, Any]] = {}  # one fit per parameters-but-label_only, per seed
     reused = 0
     entries: list[dict[str, Any]] = []
@@ -241,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
                 reused += 1
             elif not any(k in params for k in label_only):
                 r, how = run_isolated(method, ds, params, seed, args.threads, ds_kwargs,
-                                      mmap_threshold_mb=mmap_mb), ""
+                                      **extra), ""
             else:
                 fit_key = json.dumps([method, ds, ds_kwargs, seed, {
                     k: v for k, v in params.items() if k not in label_only}],
@@ -251,8 +269,7 @@ def run(args: argparse.Namespace) -> int:
                     how = " (same fit as an earlier row)"
                 else:
                     fits[fit_key] = run_isolated(method, ds, params, seed, args.threads,
-                                                 ds_kwargs, labelings=attrs,
-                                                 mmap_threshold_mb=mmap_mb)
+                                                 ds_kwargs, labelings=attrs, **extra)
                 fit = fits[fit_key]
                 (attr,) = [label_only[k][params[k]] for k in label_only if k in params]
                 r = {k: v for k, v in fit.items() if k != "labelings"} | fit["labelings"][attr]

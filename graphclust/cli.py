@@ -24,6 +24,8 @@ from graphclust import __version__
 from graphclust.runtime import MMAP_THRESHOLD_BYTES, check_mmap_threshold_mb, tune_malloc
 
 EXIT_USAGE = 2
+#: the exceptions the library raises for bad input; the CLI prints their message alone
+USER_ERRORS = (FileNotFoundError, ValueError, MemoryError)
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -101,10 +103,9 @@ def _resolve_params(cls: type, config: Path | None, sets: list[str]) -> dict[str
     valid = _method_params(cls)
     params: dict[str, Any] = {}
     if config is not None:
-        import tomllib
+        from graphclust._compat import load_toml
 
-        with open(config, "rb") as f:
-            data = tomllib.load(f)
+        data = load_toml(Path(config).read_text())
         params.update(data.get("params", data))
     for item in sets:
         if "=" not in item:
@@ -183,21 +184,31 @@ def _progress_callback(bar_holder: dict[str, Any], enabled: bool) -> Any:
 
 def run_method(method: str, graph: Any, params: dict[str, Any], *, runs: int, seed: int,
                device: str, progress: bool) -> dict[str, Any]:
-    """Fit ``method`` ``runs`` times (seeds seed..seed+runs-1); collect metrics per run."""
-    import resource
+    """Fit ``method`` ``runs`` times (seeds seed..seed+runs-1); collect metrics per run.
 
+    ``random_state`` and ``device`` among ``params`` (``--set``) take the place of
+    ``--seed`` and ``--device``; ``random_state=None`` gives unseeded runs.
+    """
     from graphclust.methods import METHODS
     from graphclust.metrics import evaluate
 
     cls = METHODS[method]
+    params = dict(params)
     n_clusters = params.pop("n_clusters", graph.n_classes)
     if n_clusters is None:
         raise SystemExit(_usage_error("the graph has no labels: give the number of clusters "
                                       "with --set n_clusters=K."))
+    seeded = True
+    if "random_state" in params:
+        base = params.pop("random_state")
+        seeded = base is not None
+        seed = int(base) if seeded else seed
+    device = params.pop("device", device)
     results = []
     last = None
     for r in range(runs):
-        model = cls(n_clusters=n_clusters, random_state=seed + r, device=device, **params)
+        model = cls(n_clusters=n_clusters, random_state=seed + r if seeded else None,
+                    device=device, **params)
         bars: dict[str, Any] = {}
         model.epoch_callback = _progress_callback(bars, progress)
         t0 = time.perf_counter()
@@ -208,13 +219,21 @@ def run_method(method: str, graph: Any, params: dict[str, Any], *, runs: int, se
         scores = evaluate(graph.labels if graph.labels is not None and (graph.labels >= 0).any()
                           else None, model.labels_, adjacency=graph.adjacency)
         scores["seconds"] = seconds
-        scores["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        results.append({"seed": seed + r, **scores})
+        results.append({"seed": seed + r if seeded else None, **scores})
         last = model
         if progress:
-            shown = " ".join(f"{k}={v:.4f}" for k, v in scores.items() if k != "peak_rss_mb")
-            print(f"run {r + 1}/{runs} seed={seed + r}: {shown}", file=sys.stderr)
-    return {"runs": results, "model": last, "n_clusters": n_clusters}
+            shown = " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+            print(f"run {r + 1}/{runs} seed={results[-1]['seed']}: {shown}", file=sys.stderr)
+    return {"runs": results, "model": last, "n_clusters": n_clusters, "seed": seed,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (MB): the whole command's, all runs and
+    the data loading included, not any one run's."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -251,6 +270,7 @@ def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],
         "params": model.get_params(),
         "runs": out["runs"],
         "summary": summary,
+        "peak_rss_mb": out["peak_rss_mb"],
         "versions": {"graphclust": __version__, "python": platform.python_version(),
                      "torch": torch.__version__, "numpy": np.__version__},
         "device": str(getattr(model, "device_", device)),
@@ -298,13 +318,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
                     params: dict[str, Any]) -> int:
+    from graphclust.base import resolve_device
+
     if args.runs < 1:
         return _usage_error(f"--runs must be >= 1 but got {args.runs}.")
+    try:
+        resolve_device(params.get("device", args.device))
+    except ValueError as exc:
+        return _usage_error(f"--device: {exc}")
     progress = not args.quiet
     out = run_method(method, graph, dict(params), runs=args.runs, seed=args.seed,
                      device=args.device, progress=progress)
     summary = summarize(out["runs"])
-    _print_summary(method, graph, args.runs, args.seed, summary)
+    _print_summary(method, graph, args.runs, out["seed"], summary)
+    print(f"peak memory of the whole command: {out['peak_rss_mb']:.0f} MB")
     if args.out:
         _write_outputs(Path(args.out), method, graph, out, summary, device=args.device,
                        plots=not args.no_plots, progress=progress)
@@ -393,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fit_arguments(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--device", default="auto",
+                   help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:i'")
     s.add_argument("--out", type=Path, help="folder for metrics.json, labels.csv, "
                    "embedding.npy, embedding.png, training.png and report.html")
     s.add_argument("--no-plots", action="store_true", help="skip the PNGs (t-SNE takes time)")
@@ -415,10 +443,12 @@ def main(argv: list[str] | None = None) -> int:
     tune_malloc(mmap_mb << 20)
     try:
         return int(args.func(args))
-    except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"graphclust: error: {msg}", file=sys.stderr)
-        return 1
+    except USER_ERRORS as exc:
+        # bad input (a file, a parameter, a dataset name, a memory budget): its message says
+        # what was expected and how to fix it. Anything else is a bug of ours and keeps its
+        # traceback.
+        print(f"graphclust: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def test_info_loads_present_dataset(capsys, data_root):
 
 
 def test_unknown_dataset_exits_nonzero(capsys):
-    assert main(["info", "nope"]) == 1
+    assert main(["info", "nope"]) == 2
     assert "Unknown dataset 'nope'" in capsys.readouterr().err
 
 
@@ -149,7 +149,7 @@ def test_cluster_knn_from_features_only(tmp_path):
 
 def _assert_failed_cleanly(tmp_path, capsys, rc, *needles):
     err = capsys.readouterr().err
-    assert rc != 0
+    assert rc == 2
     for needle in needles:
         assert needle in err, err
     assert not (tmp_path / "out").exists()
@@ -210,11 +210,29 @@ def test_bench_lists_tables_and_rejects_unknown(capsys):
 def test_bench_tables_trace_every_paper_number():
     from graphclust.bench import load_tables
 
+    from graphclust.bench import paper_numbers
+    from graphclust.methods import METHODS
+
     for name, spec in load_tables().items():
+        assert "paper" not in spec, f"{name}: paper numbers belong to rows, by dataset"
         for row in spec["rows"]:
-            assert row["method"] and "label" in row, name
-            if "paper" in row:
-                assert len(row["paper"]) == len(spec["metrics"]), (name, row["label"])
+            assert row["method"] in METHODS and "label" in row, name
+            datasets = [row["dataset"]] if "dataset" in row else spec["datasets"]
+            for ds in datasets:
+                paper = paper_numbers(name, row, ds)
+                if paper is not None:
+                    assert len(paper) == len(spec["metrics"]), (name, row["label"], ds)
+
+
+def test_bench_finds_paper_numbers_by_row_and_dataset():
+    from graphclust.bench import load_tables, paper_numbers
+
+    spec = load_tables()["gmim-table4"]
+    by_label = {row["label"]: row for row in spec["rows"]}
+    assert paper_numbers("gmim-table4", by_label["MI+GMM"], "cora") == [67.69, 53.52]
+    assert paper_numbers("gmim-table4", by_label["MI+GMM"], "citeseer") is None
+    with pytest.raises(ValueError, match="paper must be a list of numbers or a table by dataset"):
+        paper_numbers("t", {"label": "r", "paper": 3.0}, "cora")
 
 
 def test_tune_malloc_on_glibc():
@@ -233,7 +251,7 @@ def test_mmap_threshold_is_checked_and_passed_to_every_run(tmp_path, monkeypatch
         {"label": "r", "method": "kmeans", "dataset": "digits", "params": {}}]}}
     seen = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
         seen.append(mmap_threshold_mb)
         return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
 
@@ -261,7 +279,7 @@ def test_bench_resume_reuses_matching_runs_only(tmp_path, monkeypatch, capsys):
          "paper": [50.0]}]}}
     calls = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
         calls.append((params["epochs"], seed))
         return {"seed": seed, "seconds": 1.0, "import_seconds": 0.5, "acc": 0.5 + seed / 10,
                 "peak_mb": 10.0}
@@ -300,7 +318,7 @@ def test_bench_stopped_mid_row_keeps_finished_seeds(tmp_path, monkeypatch):
         {"label": "r", "method": "gmim", "dataset": "digits", "params": {}, "paper": [50.0]}]}}
     calls = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
         calls.append(seed)
         if seed == 2 and len(calls) == 3:
             raise KeyboardInterrupt            # the session stops during seed 2
@@ -336,7 +354,7 @@ def test_bench_label_only_rows_share_one_fit(tmp_path, monkeypatch, capsys):
     calls = []
 
     def fake_run(method, ds, params, seed, threads, ds_kwargs, labelings=None,
-                 mmap_threshold_mb=None):
+                 mmap_threshold_mb=None, **kw):
         calls.append((params["epochs"], seed))
         assert labelings == ["kmeans_labels_", "mixture_labels_"]
         return {"seed": seed, "seconds": 1.0, "acc": 0.1, "peak_mb": 10.0, "labelings": {
@@ -368,7 +386,7 @@ def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
          "none": ["ppr_k"]}]}}
     seen = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
         seen.append(dict(params))
         return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
 
@@ -388,7 +406,7 @@ def test_bench_datasets_skips_rows_fixed_to_other_datasets(tmp_path, monkeypatch
         {"label": "c", "method": "kmeans", "dataset": "cite"}]}}
     seen = []
 
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None):
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
         seen.append(ds)
         return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
 

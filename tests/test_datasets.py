@@ -124,7 +124,7 @@ def test_missing_files_offline_message(tmp_path):
 
 
 def test_unknown_dataset_and_bad_kwargs(tmp_path):
-    with pytest.raises(KeyError, match="Unknown dataset 'nope'. Registered: acm"):
+    with pytest.raises(ValueError, match="Unknown dataset 'nope'. Registered: acm"):
         load_dataset("nope")
     with pytest.raises(TypeError, match="load_dataset\\('digits'\\): .*unexpected keyword"):
         load_dataset("digits", colour="red")

@@ -394,7 +394,7 @@ def dataset_info(name: str, root: str | os.PathLike[str] | None = None) -> dict[
 def _spec(name: str) -> DatasetSpec:
     key = name.lower().replace("_", "-")
     if key not in REGISTRY:
-        raise KeyError(
+        raise ValueError(
             f"Unknown dataset {name!r}. Registered: {', '.join(list_datasets())}; "
             "or pass a path to a .npz/.mat file, or use load_edge_list_graph for your own data."
         )
