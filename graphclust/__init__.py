@@ -5,6 +5,7 @@ from .datasets import (
            load_dataset,
            load_edge_list_graph,
            load_feature_graph,
+           load_graph_file,
            make_csbm,
 )
 from .graph import Graph
@@ -14,4 +15,4 @@ from .metrics import evaluate
 __version__ = "0.1.0"
 
 __all__ = ["AGCN", "DGI", "GMIM", "Graph", "evaluate", "list_datasets", "load_dataset", "load_edge_list_graph",
-           "load_feature_graph", "make_csbm"]
+           "load_feature_graph", "load_graph_file", "make_csbm"]

@@ -127,39 +127,48 @@ def _check_adjacency(adjacency: Any, n: int) -> sp.csr_matrix:
     return sp.csr_matrix(a.maximum(a.T))
 
 
-def modularity(adjacency: Any, y_pred: Any) -> float:
-    """Newman's modularity Q = sum_c [ L_c / m - (d_c / 2m)^2 ] of an undirected graph.
+def _community_sums(adjacency: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per community: (weight inside, total degree), and the total edge weight m.
 
-    ``L_c`` is the weight inside community c, ``d_c`` its total degree, ``m`` the total
-    edge weight. The adjacency is symmetrised first; a self-loop counts once in ``m``.
+    The graph is undirected (A symmetrised by max(A, A^T)) and may be weighted with
+    self-loops; as in networkx, an edge {i, j} of weight w counts w once in m and in the
+    weight inside its community, and a self-loop of weight w adds 2 w to its node's degree.
     """
     p = np.asarray(y_pred).ravel()
     a = _check_adjacency(adjacency, p.size)
     _, c = np.unique(p, return_inverse=True)
-    k = c.max() + 1
+    k = int(c.max()) + 1
     membership = sp.csr_matrix((np.ones(p.size), (np.arange(p.size), c)), shape=(p.size, k))
-    two_m = a.sum()
-    if two_m == 0:
+    loops = a.diagonal()
+    degree = np.asarray(a.sum(axis=1)).ravel() + loops  # (N,)
+    # sum over ordered pairs inside c counts an edge twice and a loop once; add the loops again
+    inside = (np.asarray((membership.T @ a @ membership).diagonal()).ravel()
+              + membership.T @ loops) / 2.0
+    return inside, np.asarray(membership.T @ degree).ravel(), float(degree.sum()) / 2.0
+
+
+def modularity(adjacency: Any, y_pred: Any) -> float:
+    """Newman's modularity Q = sum_c [ L_c / m - (d_c / 2m)^2 ] of an undirected graph.
+
+    ``L_c`` is the weight inside community c, ``d_c`` its total degree, ``m`` the total
+    edge weight; weights and self-loops count as in ``networkx.community.modularity``.
+    """
+    inside, degree, m = _community_sums(adjacency, y_pred)
+    if m == 0:
         return 0.0
-    inside = np.asarray((membership.T @ a @ membership).diagonal()).ravel()
-    degree = np.asarray(membership.T @ np.asarray(a.sum(axis=1)).ravel()).ravel()
-    return float(np.sum(inside / two_m - (degree / two_m) ** 2))
+    return float(np.sum(inside / m - (degree / (2.0 * m)) ** 2))
 
 
 def conductance(adjacency: Any, y_pred: Any) -> float:
-    """Mean over clusters of cut(S) / min(vol(S), vol(V \\ S)); lower is better."""
-    p = np.asarray(y_pred).ravel()
-    a = _check_adjacency(adjacency, p.size)
-    _, c = np.unique(p, return_inverse=True)
-    k = c.max() + 1
-    membership = sp.csr_matrix((np.ones(p.size), (np.arange(p.size), c)), shape=(p.size, k))
-    deg = np.asarray(a.sum(axis=1)).ravel()
-    total = deg.sum()
-    vol = np.asarray(membership.T @ deg).ravel()
-    inside = np.asarray((membership.T @ a @ membership).diagonal()).ravel()
-    cut = vol - inside
-    denom = np.minimum(vol, total - vol)
-    scores = np.divide(cut, denom, out=np.zeros(k), where=denom > 0)
+    """Mean over clusters of cut(S) / min(vol(S), vol(V \\ S)); lower is better.
+
+    Volumes are sums of degrees (a self-loop adds twice its weight), the cut the weight
+    leaving S: ``networkx.algorithms.cuts.conductance`` per cluster, averaged.
+    """
+    inside, vol, m = _community_sums(adjacency, y_pred)
+    cut = vol - 2.0 * inside
+    denom = np.minimum(vol, 2.0 * m - vol)
+    scores = np.divide(cut, denom, out=np.zeros_like(cut), where=denom > 0)
     return float(scores.mean())
 
 

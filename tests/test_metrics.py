@@ -96,3 +96,32 @@ def test_evaluate_keys_and_errors():
         accuracy([-1, -1], [0, 1])
     with pytest.raises(ValueError, match=r"shape \(4, 4\)"):
         modularity(np.ones((3, 3)), y)
+
+
+def test_modularity_counts_a_self_loop_as_networkx_does():
+    # 2 nodes, one edge and one self-loop at node 0, each node its own community:
+    # m = 2, degrees (3, 1); Q = (1/2 - (3/4)^2) + (0 - (1/4)^2) = -0.125
+    import networkx as nx
+
+    a = np.array([[1.0, 1.0], [1.0, 0.0]])
+    g = nx.Graph([(0, 1), (0, 0)])
+    assert nx.community.modularity(g, [{0}, {1}]) == pytest.approx(-0.125)
+    assert modularity(a, [0, 1]) == pytest.approx(-0.125)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_modularity_and_conductance_on_weighted_graphs_with_loops_match_networkx(seed):
+    import networkx as nx
+
+    rng = np.random.default_rng(seed)
+    n = 15
+    w = rng.random((n, n)) * (rng.random((n, n)) < 0.3)
+    w = np.maximum(w, w.T)  # symmetric, weighted, with some diagonal entries (loops)
+    assert (np.diag(w) > 0).any()
+    y = rng.integers(0, 3, n)
+    g = nx.from_numpy_array(w)
+    comms = [set(np.flatnonzero(y == c)) for c in np.unique(y)]
+    assert modularity(sp.csr_matrix(w), y) == pytest.approx(
+        nx.community.modularity(g, comms, weight="weight"), abs=1e-12)
+    assert conductance(w, y) == pytest.approx(
+        np.mean([nx.conductance(g, s, weight="weight") for s in comms]), abs=1e-12)

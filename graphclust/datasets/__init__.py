@@ -2,6 +2,7 @@
 
 from ._files import MissingDataError, data_root
 from .generic import FileFormatError, load_edge_list_graph, load_feature_graph
+from .graphfiles import load_graph_file
 from .planetoid import SafeUnpickler
 from .registry import REGISTRY, DatasetSpec, dataset_info, list_datasets, load_dataset, register
 from .synthetic import load_digits_graph, make_csbm
@@ -19,6 +20,7 @@ __all__ = [
     "load_digits_graph",
     "load_edge_list_graph",
     "load_feature_graph",
+    "load_graph_file",
     "make_csbm",
     "register",
 ]

@@ -18,7 +18,6 @@ import scipy.sparse as sp
 __all__ = [
     "read_edge_txt",
     "read_label_txt",
-    "read_shchur_npz",
     "read_mat",
     "read_idx",
     "read_usps_h5",
@@ -51,32 +50,6 @@ def read_label_txt(path: Path) -> np.ndarray:
         return np.loadtxt(path, dtype=np.int64).ravel()
     except ValueError as exc:
         raise ValueError(f"{path}: expected one integer label per line ({exc}).") from None
-
-
-def read_shchur_npz(path: Path) -> dict[str, Any]:
-    """Shchur et al. (2018) format: CSR parts under ``adj_*`` and ``attr_*``, ``labels``."""
-    with np.load(path, allow_pickle=False) as f:
-        keys = set(f.files)
-        need = {"adj_data", "adj_indices", "adj_indptr", "adj_shape"}
-        if not need <= keys:
-            raise ValueError(
-                f"{path}: not a Shchur-format .npz; expected keys {sorted(need)} "
-                f"(+ attr_* and labels) but found {sorted(keys)}."
-            )
-        adj = sp.csr_matrix(
-            (f["adj_data"], f["adj_indices"], f["adj_indptr"]), shape=tuple(f["adj_shape"])
-        )
-        if "attr_data" in keys:
-            x: Any = sp.csr_matrix(
-                (f["attr_data"], f["attr_indices"], f["attr_indptr"]),
-                shape=tuple(f["attr_shape"]),
-            )
-        elif "attr_matrix" in keys:
-            x = np.asarray(f["attr_matrix"])
-        else:
-            raise ValueError(f"{path}: no node attributes (attr_data/attr_matrix) in the file.")
-        labels = np.asarray(f["labels"]) if "labels" in keys else None
-    return {"adjacency": adj, "features": x, "labels": labels}
 
 
 def read_mat(path: Path) -> dict[str, Any]:

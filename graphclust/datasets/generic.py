@@ -2,13 +2,20 @@
 
 Formats
 -------
-edges : CSV/TSV/whitespace text, ``source target [weight]`` per line; a header line and
-    ``#`` comments are skipped. Node ids may be integers ``0..N-1`` (rows of the feature
-    file) or any strings, in which case the feature file must carry an id column.
-    Duplicate edges, both directions and self-loops are allowed (collapsed / dropped).
-features : ``.csv``/``.tsv``/``.txt`` (one row per node; an optional header; a first
-    column of non-numeric ids names the nodes), ``.npy`` (dense (N, F)), or ``.npz``
-    (``scipy.sparse.save_npz`` output, or a dense array under ``x``/``features``).
+edges : CSV/TSV/whitespace text, ``source target [weight]`` per line; ``#`` comments are
+    skipped, and so is a first line whose two ids are both unknown (a header; a warning
+    says so unless it reads like one: ``source,target``, ``src,dst``, ``u,v``, ...). A first
+    line with one known and one unknown id is an error, like any later line. Node ids may
+    be integers ``0..N-1`` (rows of the feature file) or any strings, in which case the
+    feature file must carry an id column. Without a weight column the graph is 0/1
+    (duplicates collapse); with one the weights are kept as given, whatever their values
+    (equal weights included), and a pair listed twice in the same direction has its weights
+    summed. Both directions are merged by the larger weight; self-loops are dropped.
+features : ``.csv``/``.tsv``/``.txt`` (one row per node; an optional header), ``.npy``
+    (dense (N, F)), or ``.npz`` (``scipy.sparse.save_npz`` output, or a dense array under
+    ``x``/``features``). The first column holds node ids when it is not numeric, when the
+    header names it (``id``, ``node``, ``node_id``, ``name``, ``index`` or empty), or,
+    guessed with a warning, when it counts 0..N-1 (or 1..N) row by row (N >= 3); ``id_column=True/False`` decides instead of the guess.
 labels : text, one label per line in node order, or ``id,label`` lines.
 
 Every parse error names the file, the line and the problem.
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,13 +70,47 @@ def read_table(path: Path) -> Iterator[tuple[int, list[str]]]:
         yield lineno, [c.strip() for c in cells]
 
 
-def _read_features_text(path: Path) -> tuple[list[str] | None, np.ndarray]:
+#: header names of a feature file's id column, and of an edge list's columns
+ID_HEADERS = frozenset({"", "id", "ids", "node", "nodes", "node_id", "nodeid", "name", "index"})
+EDGE_HEADERS = frozenset({"source", "target", "src", "dst", "from", "to", "u", "v", "node1",
+                          "node2", "head", "tail", "i", "j", "id1", "id2", "weight"})
+
+
+def _integer_ids(cells: list[str]) -> bool:
+    """The integers 0, 1, ..., N-1 (or 1..N) row by row, N >= 3: a row index, not a feature."""
+    try:
+        values = [int(c) for c in cells]
+    except ValueError:
+        return False
+    n = len(values)
+    return n >= 3 and (values == list(range(n)) or values == list(range(1, n + 1)))
+
+
+def _read_features_text(path: Path, id_column: bool | None = None
+                        ) -> tuple[list[str] | None, np.ndarray]:
     rows = list(read_table(path))
+    header = None
     if rows and not all(_is_number(c) for c in rows[0][1][1:]):
-        rows = rows[1:]  # header
+        header, rows = rows[0][1], rows[1:]
     if not rows:
         raise FileFormatError(f"{path}: no data rows.")
-    has_ids = not all(_is_number(r[1][0]) for r in rows)
+    first = [r[1][0] for r in rows]
+    has_ids = not all(_is_number(c) for c in first)
+    if id_column is not None:
+        if not id_column and has_ids:
+            raise FileFormatError(f"{path}: id_column=False but the first column is not "
+                                  f"numeric (e.g. {first[0]!r}); it can only be node ids.")
+        has_ids = bool(id_column)
+    elif not has_ids and header is not None and header[0].strip().lower() in ID_HEADERS:
+        has_ids = True
+    elif not has_ids and len(rows[0][1]) > 1 and _integer_ids(first):
+        has_ids = True
+        warnings.warn(
+            f"{path}: the first column holds the integers {min(map(int, first))}.."
+            f"{max(map(int, first))}, one per row; taken as node ids, not as a feature. "
+            "Pass id_column=False to keep it as a feature, or id_column=True to silence this.",
+            UserWarning, stacklevel=4,
+        )
     width = len(rows[0][1])
     ids: list[str] | None = [] if has_ids else None
     out = np.empty((len(rows), width - int(has_ids)), dtype=np.float32)
@@ -94,7 +136,7 @@ def _read_features_text(path: Path) -> tuple[list[str] | None, np.ndarray]:
     return ids, out
 
 
-def _read_features(path: Path) -> tuple[list[str] | None, Any]:
+def _read_features(path: Path, id_column: bool | None = None) -> tuple[list[str] | None, Any]:
     suffix = path.suffix.lower()
     if suffix == ".npy":
         x = np.load(path, allow_pickle=False)
@@ -112,7 +154,7 @@ def _read_features(path: Path) -> tuple[list[str] | None, Any]:
                 f"{path}: expected a scipy.sparse.save_npz file or an array named 'x' or "
                 f"'features' but found keys {f.files}."
             )
-    return _read_features_text(path)
+    return _read_features_text(path, id_column)
 
 
 def load_edge_list_graph(
@@ -121,34 +163,53 @@ def load_edge_list_graph(
     labels: str | Path | None = None,
     *,
     name: str | None = None,
+    id_column: bool | None = None,
 ) -> Graph:
-    """Build a :class:`Graph` from a user's edge list, feature file and optional labels."""
+    """Build a :class:`Graph` from a user's edge list, feature file and optional labels
+    (formats in the module docstring; ``id_column`` as there)."""
     edges, features = Path(edges), Path(features)
     for p in (edges, features) + ((Path(labels),) if labels is not None else ()):
         if not p.is_file():
             raise FileNotFoundError(f"No such file: {p}")
-    ids, x = _read_features(features)
+    ids, x = _read_features(features, id_column)
     n = x.shape[0]
     index = {s: i for i, s in enumerate(ids)} if ids is not None else None
     if index is not None and len(index) != n:
         raise FileFormatError(f"{features}: node ids in the first column are not unique.")
 
+    def known(cell: str) -> bool:
+        if index is not None:
+            return cell in index
+        try:
+            return 0 <= int(cell) < n
+        except ValueError:
+            return False
+
     src: list[int] = []
     dst: list[int] = []
     w: list[float] = []
-    header_skipped = False
+    has_weights = False
+    first_line = True
     for lineno, cells in read_table(edges):
         if len(cells) not in (2, 3):
             raise FileFormatError(
                 f"{edges}, line {lineno}: expected 'source,target[,weight]' but found "
                 f"{len(cells)} column(s); the file may be truncated."
             )
+        if first_line:
+            first_line = False
+            if not known(cells[0]) and not known(cells[1]):
+                if not all(c.strip().lower() in EDGE_HEADERS for c in cells):
+                    warnings.warn(
+                        f"{edges}, line {lineno}: {cells[0]!r} and {cells[1]!r} are no node ids "
+                        "of the feature file; the line is skipped as a header.",
+                        UserWarning, stacklevel=2,
+                    )
+                continue
         ends: list[int] = []
         for c in cells[:2]:
             if index is not None:
                 if c not in index:
-                    if not src and not header_skipped:
-                        break
                     raise FileFormatError(
                         f"{edges}, line {lineno}: node id {c!r} has no row in {features}."
                     )
@@ -157,8 +218,6 @@ def load_edge_list_graph(
                 try:
                     v = int(c)
                 except ValueError:
-                    if not src and not header_skipped:
-                        break
                     raise FileFormatError(
                         f"{edges}, line {lineno}: node id {c!r} is not an integer row index; "
                         f"string ids need an id column (first column) in {features}."
@@ -169,11 +228,9 @@ def load_edge_list_graph(
                         f"{features} has {n} rows (one per node); is a row missing?"
                     )
                 ends.append(v)
-        if len(ends) < 2:
-            header_skipped = True
-            continue
         weight = 1.0
         if len(cells) == 3:
+            has_weights = True
             try:
                 weight = float(cells[2])
             except ValueError:
@@ -189,8 +246,7 @@ def load_edge_list_graph(
         w.append(weight)
     a = sp.csr_matrix((np.asarray(w, np.float32), (src, dst)), shape=(n, n))
     a.sum_duplicates()
-    weighted = len(set(w)) > 1
-    a = remove_self_loops(symmetrize(a if weighted else binarize(a)))
+    a = remove_self_loops(symmetrize(a if has_weights else binarize(a)))
 
     y = None
     if labels is not None:
@@ -249,6 +305,7 @@ def load_feature_graph(
     *,
     knn: int = 10,
     name: str | None = None,
+    id_column: bool | None = None,
 ) -> Graph:
     """Feature-only data: the undirected ``knn``-NN graph (cosine) of a feature file.
 
@@ -260,7 +317,7 @@ def load_feature_graph(
     for p in (features,) + ((Path(labels),) if labels is not None else ()):
         if not p.is_file():
             raise FileNotFoundError(f"No such file: {p}")
-    ids, x = _read_features(features)
+    ids, x = _read_features(features, id_column)
     n = x.shape[0]
     if not 1 <= knn < n:
         raise ValueError(f"knn must be in [1, {n - 1}] for {n} nodes but got {knn}.")

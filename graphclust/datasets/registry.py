@@ -26,7 +26,6 @@ from .formats import (
     read_idx,
     read_label_txt,
     read_mat,
-    read_shchur_npz,
     read_usps_h5,
 )
 from .planetoid import PLANETOID_PARTS, load_planetoid
@@ -157,15 +156,19 @@ for _name, _desc, _stats in (
 
 
 # ---------------------------------------------------------------- SDCN / AGCN
+def _sdcn_files(name: str, mat_name: str) -> tuple[RemoteFile, ...]:
+    """Every file the SDCN/AGCN graph loader reads (the spec lists the same)."""
+    return (
+        RemoteFile(f"sdcn/{name}/{name}_graph.txt"),
+        RemoteFile(f"sdcn/{name}/{name}_label.txt"),
+        RemoteFile(f"sdcn/{name}/{mat_name}"),
+    )
+
+
 def _make_sdcn_loader(name: str, mat_name: str) -> Callable[..., Graph]:
     def load(root: Path, download: bool = True) -> Graph:
         d = root / "sdcn" / name
-        files = (
-            RemoteFile(f"sdcn/{name}/{name}_graph.txt"),
-            RemoteFile(f"sdcn/{name}/{name}_label.txt"),
-            RemoteFile(f"sdcn/{name}/{mat_name}"),
-        )
-        ensure_files(name, files, root, download=download)
+        ensure_files(name, _sdcn_files(name, mat_name), root, download=download)
         mat = read_mat(d / mat_name)
         if "fea" not in mat:
             raise ValueError(f"{d / mat_name}: expected a variable 'fea' (node features).")
@@ -193,7 +196,7 @@ for _name, _mat, _desc, _stats in (
         DatasetSpec(
             _name,
             _desc,
-            (RemoteFile(f"sdcn/{_name}/{_name}_graph.txt"), RemoteFile(f"sdcn/{_name}/{_mat}")),
+            _sdcn_files(_name, _mat),
             _make_sdcn_loader(_name, _mat),
             dict(zip(("nodes", "edges", "features", "classes"), _stats)),
         )
@@ -231,6 +234,14 @@ register(
 )
 
 
+def _sdcn_txt_files(name: str, k: int | None) -> list[RemoteFile]:
+    """The SDCN text layout's files; the shipped k-NN graph unless ``k`` is None (rebuilt)."""
+    files = [RemoteFile(f"sdcn/{name}/{name}.txt"), RemoteFile(f"sdcn/{name}/{name}_label.txt")]
+    if k is not None:
+        files.append(RemoteFile(f"sdcn/{name}/{name}{k}_graph.txt"))
+    return files
+
+
 def _make_sdcn_txt_loader(name: str, default_k: int) -> Callable[..., Graph]:
     """SDCN's text layout for feature-only data: ``<name>.txt`` (N x d floats),
     ``<name>_label.txt`` and the k-NN graph ``<name><k>_graph.txt``; ``rebuild_knn=True``
@@ -239,9 +250,7 @@ def _make_sdcn_txt_loader(name: str, default_k: int) -> Callable[..., Graph]:
     def load(root: Path, download: bool = True, k: int = default_k,
              rebuild_knn: bool = False) -> Graph:
         d = root / "sdcn" / name
-        files = [RemoteFile(f"sdcn/{name}/{name}.txt"), RemoteFile(f"sdcn/{name}/{name}_label.txt")]
-        if not rebuild_knn:
-            files.append(RemoteFile(f"sdcn/{name}/{name}{k}_graph.txt"))
+        files = _sdcn_txt_files(name, None if rebuild_knn else k)
         ensure_files(name, files, root, download=download)
         x = np.loadtxt(d / f"{name}.txt", dtype=np.float32, ndmin=2)
         y = read_label_txt(d / f"{name}_label.txt")
@@ -270,7 +279,7 @@ for _tname, _tk, _tdesc, _tstats in _txt_specs:
         DatasetSpec(
             _tname,
             _tdesc,
-            (RemoteFile(f"sdcn/{_tname}/{_tname}.txt"), RemoteFile(f"sdcn/{_tname}/{_tname}_label.txt")),
+            tuple(_sdcn_txt_files(_tname, _tk)),
             _make_sdcn_txt_loader(_tname, _tk),
             dict(zip(("nodes", "edges", "features", "classes"), _tstats)),
         )
@@ -282,11 +291,12 @@ _SHCHUR_URL = "https://github.com/shchur/gnn-benchmark/raw/master/data/npz/{file
 
 
 def _graph_from_shchur(path: Path, name: str) -> Graph:
-    d = read_shchur_npz(path)
-    a, loops = _clean(d["adjacency"])
-    y = d["labels"]
+    from .graphfiles import read_graph_npz
+
+    adjacency, features, y = read_graph_npz(path)
+    a, loops = _clean(adjacency)
     return Graph(
-        d["features"], a, None if y is None else encode_labels(y), name,
+        features, a, None if y is None else encode_labels(y), name,
         meta={"source": str(path), "format": "shchur-npz", "self_loops_removed": loops},
     )
 
@@ -413,9 +423,9 @@ def load_dataset(
     Parameters
     ----------
     name : str or path
-        A name from :func:`list_datasets`, or a path to a ``.npz`` (Shchur format) or a
-        ``.mat`` file (variables ``fea``/``X`` features, ``gnd``/``Y`` labels, ``W``/``A``
-        adjacency; without an adjacency a k-NN graph is built).
+        A name from :func:`list_datasets`, or the path of a graph file in any layout of
+        :mod:`graphclust.datasets.graphfiles` (``.npz`` in both key conventions, a
+        ``_adj.npy``/``_feat.npy``/``_label.npy`` triplet, a ``.mat`` file).
     root : path, optional
         Data root; default ``$GRAPHCLUST_DATA`` else ``~/.cache/graphclust``.
     download : bool, default True
@@ -425,9 +435,7 @@ def load_dataset(
         csbm's generator parameters.
     """
     p = Path(name)
-    if p.suffix.lower() in (".npz", ".mat"):
-        if not p.is_file():
-            raise FileNotFoundError(f"No such file: {p}")
+    if p.suffix.lower() in (".npz", ".mat", ".npy"):
         return _load_path(p, **kwargs)
     spec = _spec(str(name))
     try:
@@ -439,22 +447,6 @@ def load_dataset(
 
 
 def _load_path(path: Path, k: int = 10) -> Graph:
-    if path.suffix.lower() == ".npz":
-        return _graph_from_shchur(path, path.stem)
-    mat = read_mat(path)
-    x_key = next((key for key in ("fea", "X", "features", "x") if key in mat), None)
-    if x_key is None:
-        raise ValueError(
-            f"{path}: no feature matrix found; expected one of fea, X, features, x but the "
-            f"file has {sorted(mat)}."
-        )
-    x = mat[x_key]
-    x = sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(x, np.float32)
-    y_key = next((key for key in ("gnd", "Y", "labels", "y") if key in mat), None)
-    y = encode_labels(mat[y_key]) if y_key else None
-    a_key = next((key for key in ("W", "A", "adj", "network") if key in mat), None)
-    if a_key is not None:
-        a, _ = _clean(sp.csr_matrix(mat[a_key]))
-    else:
-        a = knn_graph(x, k)
-    return Graph(x, a, y, path.stem, meta={"source": str(path), "format": "mat"})
+    from .graphfiles import load_graph_file
+
+    return load_graph_file(path, k=k)
