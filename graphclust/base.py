@@ -143,6 +143,14 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     #: optional hook ``callback(phase, epoch, n_epochs, losses)`` used by the CLI for
     #: progress bars; set it as an attribute, it is not an estimator parameter.
     epoch_callback: EpochCallback | None = None
+    #: whether the method reads the graph's edges (False for feature-only baselines)
+    uses_graph: bool = True
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        """Small settings under which a fit takes about a second on a few hundred nodes:
+        the shared contract test fits every registered method with them."""
+        return {}
 
     def _store_params(self, values: dict[str, Any]) -> None:
         """Store ``__init__``'s arguments unchanged (call as ``self._store_params(locals())``);
@@ -286,6 +294,18 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
     def fit_predict(self, graph: Graph, y: Any = None, **kwargs: Any) -> np.ndarray:
         return self.fit(graph).labels_
+
+    def predict(self, graph: Graph | None = None) -> np.ndarray:
+        """``labels_`` of the training graph (``graph=None``). A method that can label the
+        nodes of another graph overrides this; here another graph is refused."""
+        self._check_fitted()
+        if graph is None:
+            return np.asarray(self.labels_)
+        raise ValueError(
+            f"{type(self).__name__} is transductive: it labels the nodes of the graph it was "
+            "fitted on and cannot label another graph; call predict() for those labels, or "
+            "fit(graph) on the new graph."
+        )
 
     def _check_same_features(self, graph: Any) -> None:
         """For computing on a graph other than the training one: a Graph, same width."""

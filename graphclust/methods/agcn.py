@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -210,6 +210,10 @@ class AGCN(BaseGraphClusterer):
     label_history_, q_label_history_ : (n_epochs + 1, N) argmax Z and argmax Q before each
         update and after the last (only with ``keep_label_history=True``)
     """
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        return dict(widths=(16, 16, 32, 4), pretrain_epochs=5, n_epochs=5, batch_size=64, n_init=2)
 
     def __init__(
         self,

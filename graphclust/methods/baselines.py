@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans as _SkKMeans
 
-from graphclust.base import BaseGraphClusterer
+from graphclust.base import BaseGraphClusterer, check_positive_int
 from graphclust.graph import Graph
 
 __all__ = ["KMeansFeatures"]
@@ -27,6 +27,8 @@ class KMeansFeatures(BaseGraphClusterer):
     verbose : bool, default False
     """
 
+    uses_graph = False
+
     def __init__(
         self,
         n_clusters: int = 8,
@@ -36,15 +38,30 @@ class KMeansFeatures(BaseGraphClusterer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.n_init = n_init
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        self._store_params(locals())
+
+    n_init: int
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        x = graph.features
+        check_positive_int("n_init", self.n_init)
         km = _SkKMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
-        self.labels_ = km.fit_predict(x).astype(np.int64)
+        self.labels_ = km.fit_predict(graph.features).astype(np.int64)
         self.embedding_ = graph.dense_features()
+        self.model_ = km
         self.cluster_centers_ = km.cluster_centers_
+        self.n_iter_ = int(km.n_iter_)
+
+    def transform(self, graph: Graph | None = None) -> np.ndarray:
+        """The features themselves (dense): this baseline learns no embedding."""
+        self._check_fitted()
+        if graph is None:
+            return self.embedding_
+        self._check_same_features(graph)
+        return graph.dense_features()
+
+    def predict(self, graph: Graph | None = None) -> np.ndarray:
+        """Nearest centre of each node's features (``labels_`` for ``None``)."""
+        if graph is None:
+            return super().predict()
+        self._check_same_features(graph)
+        return self.model_.predict(graph.features).astype(np.int64)

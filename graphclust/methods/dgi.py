@@ -14,7 +14,7 @@ computes it on another graph with the same features.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -88,6 +88,10 @@ class DGI(BaseGraphClusterer):
     best_loss_ : float
         The restored weights' training loss.
     """
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        return dict(hidden=16, pretrain_epochs=30, patience=10, n_init=2)
 
     def __init__(
         self,

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -116,6 +116,10 @@ class GMIM(DGI):
     em_n_iter_ : EM steps on the final embedding; em_converged_ : whether em_tol was met
     history_ : per-epoch loss terms ("pretrain/mi", "joint/mi", "joint/nll", "joint/beta")
     """
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        return dict(hidden=16, pretrain_epochs=30, patience=10, n_epochs=5, n_init=2)
 
     def __init__(
         self,
