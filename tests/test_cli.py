@@ -208,9 +208,7 @@ def test_bench_lists_tables_and_rejects_unknown(capsys):
 
 
 def test_bench_tables_trace_every_paper_number():
-    from graphclust.bench import load_tables
-
-    from graphclust.bench import paper_numbers
+    from graphclust.bench import load_tables, paper_numbers
     from graphclust.methods import METHODS
 
     for name, spec in load_tables().items():
