@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,48 @@ def test_ragged_features_and_bad_labels(tmp_path):
     empty = write(tmp_path / "empty.csv", "")
     with pytest.raises(FileFormatError, match="the file is empty"):
         load_edge_list_graph(empty, x2)
+
+
+def test_a_numeric_id_column_is_named_guessed_with_a_warning_or_kept(tmp_path):
+    e = write(tmp_path / "e.csv", "0,1\n1,2\n2,3\n")
+    named = write(tmp_path / "named.csv", "id,f1,f2\n0,1,0\n1,0,1\n2,1,1\n3,0,0\n")
+    g = load_edge_list_graph(e, named)
+    assert g.n_features == 2 and g.meta["node_ids"] == ["0", "1", "2", "3"]
+    counted = write(tmp_path / "counted.csv", "1,1,0\n2,0,1\n3,1,1\n4,0,0\n")
+    e1 = write(tmp_path / "e1.csv", "1,2\n2,3\n3,4\n")
+    with pytest.warns(UserWarning, match=r"counted\.csv: the first column holds the integers "
+                      r"1\.\.4, one per row; taken as node ids"):
+        g = load_edge_list_graph(e1, counted)
+    assert g.n_features == 2 and g.adjacency[0, 1] == 1
+    g = load_edge_list_graph(e, counted, id_column=False)
+    assert g.n_features == 3
+    plain = write(tmp_path / "plain.csv", "0.5,1,0\n0.1,0,1\n0.7,1,1\n0.2,0,0\n")
+    assert load_edge_list_graph(e, plain).n_features == 3
+    strings = write(tmp_path / "s.csv", "a,1\nb,2\nc,3\nd,4\n")
+    with pytest.raises(FileFormatError, match=r"s\.csv: id_column=False but the first column "
+                       r"is not numeric \(e\.g\. 'a'\)"):
+        load_edge_list_graph(e, strings, id_column=False)
+
+
+def test_an_edge_lists_first_line_is_a_header_only_when_no_id_is_known(tmp_path):
+    x = write(tmp_path / "x.csv", "id,f\na,1\nb,2\nc,3\n")
+    # one known id and one unknown: an error, not a header skipped in silence
+    half = write(tmp_path / "half.csv", "a,zz\nb,c\n")
+    with pytest.raises(FileFormatError, match=r"half\.csv, line 1: node id 'zz' has no row"):
+        load_edge_list_graph(half, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # header words: skipped without a word
+        g = load_edge_list_graph(write(tmp_path / "h.csv", "source,target\na,b\n"), x)
+    assert g.n_edges == 1
+    with pytest.warns(UserWarning, match=r"odd\.csv, line 1: 'p' and 'q' are no node ids .* "
+                      "skipped as a header"):
+        g = load_edge_list_graph(write(tmp_path / "odd.csv", "p,q\na,b\nb,c\n"), x)
+    assert g.n_edges == 2
+
+
+def test_equal_edge_weights_are_kept_not_collapsed_to_one(tmp_path):
+    x = write(tmp_path / "x.csv", "1,0\n0,1\n1,1\n")
+    g = load_edge_list_graph(write(tmp_path / "w.csv", "0,1,2.5\n1,2,2.5\n"), x)
+    assert g.adjacency[0, 1] == 2.5 and g.adjacency[2, 1] == 2.5
+    g = load_edge_list_graph(write(tmp_path / "u.csv", "0,1\n0,1\n1,2\n"), x)
+    assert g.adjacency[0, 1] == 1.0  # no weight column: 0/1, duplicates collapse

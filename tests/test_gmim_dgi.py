@@ -250,3 +250,73 @@ def test_propagation_variants_reach_the_encoder(graph):
     model = GMIM(3, ppr_rank=0, ppr_keep_mass=True, pretrain_epochs=5, n_epochs=2,
                  random_state=0, **SMALL).fit(graph)
     assert model.labels_.shape == (300,)
+
+
+def test_gmim_passes_other_runtime_warnings_through_unchanged(graph, monkeypatch):
+    # the joint loop summarises only the mixture's own empty-component warnings; any other
+    # RuntimeWarning comes out as it was issued, not relabelled as an empty component
+    from graphclust.methods import gmim
+
+    real_nll = gmim.nll
+
+    def noisy_nll(*args, **kwargs):
+        warnings.warn("overflow somewhere else", RuntimeWarning, stacklevel=2)
+        return real_nll(*args, **kwargs)
+
+    monkeypatch.setattr(gmim, "nll", noisy_nll)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GMIM(3, pretrain_epochs=3, n_epochs=2, random_state=0, **SMALL).fit(graph)
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert "overflow somewhere else" in messages
+    assert not any("empty mixture components" in m for m in messages)
+
+
+def test_gmim_warns_when_final_em_hits_its_cap(graph):
+    from sklearn.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="EM on the final embedding did not converge in "
+                      "em_max_iter=1 steps"):
+        m = GMIM(3, pretrain_epochs=3, n_epochs=1, em_max_iter=1, random_state=0, **SMALL).fit(graph)
+    assert m.em_n_iter_ == 1 and not m.em_converged_
+
+
+def test_pretraining_budget_warns_and_sets_n_iter(graph):
+    from sklearn.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="used its whole budget of 4 epochs"):
+        m = DGI(3, pretrain_epochs=4, random_state=0, **SMALL).fit(graph)
+    assert m.n_iter_ == 4 and m.n_iter_per_phase_ == {"pretrain": 4} and not m.converged_
+    m = DGI(3, pretrain_epochs=2000, patience=5, random_state=0, **SMALL).fit(graph)
+    assert m.converged_ and m.n_iter_ < 2000
+
+
+def test_lowrank_residual_is_seeded_from_random_state(graph, monkeypatch):
+    from graphclust import diffusion
+
+    seen = []
+    real = diffusion.ppr_lowrank_residual
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("random_state"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(diffusion, "ppr_lowrank_residual", spy)
+    for seed in (1, 2, 1):
+        DGI(3, diffusion="ppr", pretrain_epochs=2, random_state=seed, **SMALL).fit(graph)
+    assert seen[0] != seen[1] and seen[0] == seen[2]
+
+
+def test_adam_falls_back_to_the_plain_kernel_where_fused_is_missing(monkeypatch):
+    from graphclust.base import make_adam
+
+    real = torch.optim.Adam
+
+    def old_torch_adam(params, lr, fused=None):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be CUDA tensors")
+        return real(params, lr=lr)
+
+    monkeypatch.setattr(torch.optim, "Adam", old_torch_adam)
+    opt = make_adam([torch.nn.Parameter(torch.zeros(3))], 0.1)
+    assert isinstance(opt, real) and not opt.defaults.get("fused")

@@ -109,7 +109,7 @@ def _read_features_text(path: Path, id_column: bool | None = None
             f"{path}: the first column holds the integers {min(map(int, first))}.."
             f"{max(map(int, first))}, one per row; taken as node ids, not as a feature. "
             "Pass id_column=False to keep it as a feature, or id_column=True to silence this.",
-            UserWarning, stacklevel=4,
+            UserWarning, stacklevel=6,
         )
     width = len(rows[0][1])
     ids: list[str] | None = [] if has_ids else None
@@ -157,6 +157,25 @@ def _read_features(path: Path, id_column: bool | None = None) -> tuple[list[str]
     return _read_features_text(path, id_column)
 
 
+def _naming_files(*paths: Path | None) -> Any:
+    """Re-raise what parsing a damaged file raises as a FileFormatError naming the files
+    (a FileFormatError or FileNotFoundError already does and passes unchanged)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def guard() -> Iterator[None]:
+        try:
+            yield
+        except (FileFormatError, FileNotFoundError):
+            raise
+        except (ValueError, TypeError, IndexError, OverflowError, MemoryError, OSError,
+                UnicodeError, KeyError, EOFError) as e:
+            names = ", ".join(str(p) for p in paths if p is not None)
+            raise FileFormatError(f"{names}: {type(e).__name__}: {e}") from None
+
+    return guard()
+
+
 def load_edge_list_graph(
     edges: str | Path,
     features: str | Path,
@@ -166,8 +185,14 @@ def load_edge_list_graph(
     id_column: bool | None = None,
 ) -> Graph:
     """Build a :class:`Graph` from a user's edge list, feature file and optional labels
-    (formats in the module docstring; ``id_column`` as there)."""
-    edges, features = Path(edges), Path(features)
+    (formats in the module docstring; ``id_column`` as there). Any problem with the files
+    is a :class:`FileFormatError` naming them."""
+    with _naming_files(Path(edges), Path(features), None if labels is None else Path(labels)):
+        return _load_edge_list_graph(Path(edges), Path(features), labels, name, id_column)
+
+
+def _load_edge_list_graph(edges: Path, features: Path, labels: str | Path | None,
+                          name: str | None, id_column: bool | None) -> Graph:
     for p in (edges, features) + ((Path(labels),) if labels is not None else ()):
         if not p.is_file():
             raise FileNotFoundError(f"No such file: {p}")
@@ -203,7 +228,7 @@ def load_edge_list_graph(
                     warnings.warn(
                         f"{edges}, line {lineno}: {cells[0]!r} and {cells[1]!r} are no node ids "
                         "of the feature file; the line is skipped as a header.",
-                        UserWarning, stacklevel=2,
+                        UserWarning, stacklevel=4,
                     )
                 continue
         ends: list[int] = []
@@ -311,9 +336,14 @@ def load_feature_graph(
 
     The feature file follows the same formats as :func:`load_edge_list_graph`.
     """
+    with _naming_files(Path(features), None if labels is None else Path(labels)):
+        return _load_feature_graph(Path(features), labels, knn, name, id_column)
+
+
+def _load_feature_graph(features: Path, labels: str | Path | None, knn: int,
+                        name: str | None, id_column: bool | None) -> Graph:
     from graphclust.neighbors import knn_graph
 
-    features = Path(features)
     for p in (features,) + ((Path(labels),) if labels is not None else ()):
         if not p.is_file():
             raise FileNotFoundError(f"No such file: {p}")
