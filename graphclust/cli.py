@@ -216,8 +216,10 @@ def run_method(method: str, graph: Any, params: dict[str, Any], *, runs: int, se
         seconds = time.perf_counter() - t0
         for bar in bars.values():
             bar.close()
+        embedding = getattr(model, "embedding_", None)
         scores = evaluate(graph.labels if graph.labels is not None and (graph.labels >= 0).any()
-                          else None, model.labels_, adjacency=graph.adjacency)
+                          else None, model.labels_, adjacency=graph.adjacency,
+                          embedding=graph.dense_features() if embedding is None else embedding)
         scores["seconds"] = seconds
         results.append({"seed": seed + r if seeded else None, **scores})
         last = model
@@ -237,30 +239,58 @@ def peak_rss_mb() -> float:
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean and std of every score over the runs (``n``: how many; one run has no spread)."""
     keys = [k for k in runs[0] if k != "seed"]
     return {k: {"mean": float(np.mean([r[k] for r in runs])),
-                "std": float(np.std([r[k] for r in runs]))} for k in keys}
+                "std": float(np.std([r[k] for r in runs])), "n": len(runs)} for k in keys}
 
 
-def _print_summary(method: str, graph: Any, runs: int, seed: int,
-                   summary: dict[str, dict[str, float]]) -> None:
-    # One run has no spread: show its value alone rather than a misleading "± 0".
-    if runs == 1:
-        rows = [[k, f"{v['mean']:.4f}"] for k, v in summary.items()]
-        header = "value"
-    else:
-        rows = [[k, f"{v['mean']:.4f} ± {v['std']:.4f}"] for k, v in summary.items()]
-        header = "mean ± std"
-    print(f"{method} on {graph.name} ({runs} run(s), seeds {seed}..{seed + runs - 1})")
-    print(_table(rows, ["metric", header]))
+#: the baselines run beside every method: features alone, graph alone
+BASELINES = ("kmeans", "spectral")
+
+
+def run_baselines(method: str, graph: Any, n_clusters: int, *, runs: int, seed: int,
+                  progress: bool) -> dict[str, dict[str, dict[str, float]]]:
+    """Summaries of k-means on the features and spectral clustering of the graph, on the
+    same graph and seeds (seconds each on the bundled data)."""
+    out = {}
+    for name in BASELINES:
+        if name == method:
+            continue
+        if progress:
+            print(f"baseline {name} ({runs} run(s)) ...", file=sys.stderr)
+        res = run_method(name, graph, {"n_clusters": n_clusters}, runs=runs, seed=seed,
+                         device="cpu", progress=False)
+        out[name] = summarize(res["runs"])
+    return out
+
+
+def _print_summary(record: dict[str, Any], graph: Any, runs: int, seed: int) -> None:
+    from graphclust.report import summary_header, summary_rows
+
+    print(f"{record['method']} on {graph.name} ({runs} run(s), seeds {seed}..{seed + runs - 1}),"
+          " scores in percent, mean ± std")
+    print(_table(summary_rows(record), summary_header(record)))
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"graphclust": __version__, "python": platform.python_version()}
+    for dist in ("torch", "numpy", "scipy", "scikit-learn", "torch_geometric", "networkx",
+                 "matplotlib", "umap-learn", "faiss-cpu"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    return out
 
 
 def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],
-                   summary: dict[str, dict[str, float]], *, device: str, plots: bool,
-                   progress: bool) -> None:
+                   summary: dict[str, dict[str, float]],
+                   baselines: dict[str, dict[str, dict[str, float]]], *, device: str,
+                   plots: bool, progress: bool) -> None:
     """metrics.json, labels.csv, embedding.npy, the PNGs and report.html, all or none."""
-    import torch
-
     from graphclust import report
 
     model = out["model"]
@@ -270,9 +300,9 @@ def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],
         "params": model.get_params(),
         "runs": out["runs"],
         "summary": summary,
+        "baselines": baselines,
         "peak_rss_mb": out["peak_rss_mb"],
-        "versions": {"graphclust": __version__, "python": platform.python_version(),
-                     "torch": torch.__version__, "numpy": np.__version__},
+        "versions": _versions(),
         "device": str(getattr(model, "device_", device)),
         "git_commit": _git_commit(),
     }
@@ -293,6 +323,9 @@ def _write_outputs(out_dir: Path, method: str, graph: Any, out: dict[str, Any],
         title = f"{method} on {graph.name}, seed {out['runs'][-1]['seed']}"
         images["embedding.png"] = report.embedding_map(embedding, model.labels_, graph.labels,
                                                          title=title)
+        if graph.labels is not None and (graph.labels >= 0).any():
+            images["confusion.png"] = report.confusion_heatmap(graph.labels, model.labels_,
+                                                                 title=title)
         images["training.png"] = report.loss_curves(getattr(model, "history_", {}), title=title)
         files.update(images)
     files["report.html"] = report.html_report(record, images)
@@ -330,11 +363,15 @@ def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
     out = run_method(method, graph, dict(params), runs=args.runs, seed=args.seed,
                      device=args.device, progress=progress)
     summary = summarize(out["runs"])
-    _print_summary(method, graph, args.runs, out["seed"], summary)
+    baselines = ({} if args.no_baselines else
+                 run_baselines(method, graph, out["n_clusters"], runs=args.runs,
+                               seed=out["seed"], progress=progress))
+    view = {"method": method, "summary": summary, "baselines": baselines}
+    _print_summary(view, graph, args.runs, out["seed"])
     print(f"peak memory of the whole command: {out['peak_rss_mb']:.0f} MB")
     if args.out:
-        _write_outputs(Path(args.out), method, graph, out, summary, device=args.device,
-                       plots=not args.no_plots, progress=progress)
+        _write_outputs(Path(args.out), method, graph, out, summary, baselines,
+                       device=args.device, plots=not args.no_plots, progress=progress)
     return 0
 
 
@@ -425,6 +462,8 @@ def _fit_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--out", type=Path, help="folder for metrics.json, labels.csv, "
                    "embedding.npy, embedding.png, training.png and report.html")
     s.add_argument("--no-plots", action="store_true", help="skip the PNGs (t-SNE takes time)")
+    s.add_argument("--no-baselines", action="store_true",
+                   help="skip the k-means (features) and spectral (graph) baseline runs")
     s.add_argument("--quiet", action="store_true", help="no progress output")
     s.add_argument("--mmap-threshold-mb", type=int, default=MMAP_THRESHOLD_BYTES >> 20,
                    help="glibc's mmap threshold in MiB, 1-32 (default 8): smaller blocks are "

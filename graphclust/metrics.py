@@ -1,5 +1,6 @@
-"""Clustering quality: label-based (ACC, NMI, ARI, F1, precision) and graph-based
-(modularity, conductance).
+"""Clustering quality: label-based (ACC, NMI, ARI, F1, precision), graph-based
+(modularity, conductance) and embedding-based (silhouette); the last two kinds need no
+labels.
 
 ACC, F1 and precision first match clusters to classes with the Hungarian algorithm on the
 full, possibly rectangular, contingency table (``scipy.optimize.linear_sum_assignment``):
@@ -27,6 +28,7 @@ __all__ = [
     "precision_macro",
     "modularity",
     "conductance",
+    "silhouette",
     "evaluate",
 ]
 
@@ -172,10 +174,30 @@ def conductance(adjacency: Any, y_pred: Any) -> float:
     return float(scores.mean())
 
 
-def evaluate(y_true: Any, y_pred: Any, adjacency: Any = None) -> dict[str, float]:
-    """All scores in one dict: acc, nmi, ari, f1, precision (+ modularity, conductance).
+def silhouette(embedding: Any, y_pred: Any, *, max_points: int = 5000,
+               random_state: int = 0) -> float:
+    """Mean silhouette of the clusters in ``embedding`` (Euclidean; scikit-learn's
+    ``silhouette_score``), on a seeded random subset of ``max_points`` nodes above that size
+    (the exact score costs N^2 distances). NaN when there is only one cluster."""
+    from sklearn.metrics import silhouette_score
 
-    Label-based scores need ``y_true``; pass ``y_true=None`` to get only the graph scores.
+    x = np.asarray(embedding, dtype=np.float32)
+    p = np.asarray(y_pred).ravel()
+    if x.shape[0] != p.size:
+        raise ValueError(f"Expected one embedding row per label but got {x.shape[0]} rows "
+                         f"and {p.size} labels.")
+    if np.unique(p).size < 2 or np.unique(p).size >= p.size:
+        return float("nan")
+    sample = None if p.size <= max_points else max_points
+    return float(silhouette_score(x, p, sample_size=sample, random_state=random_state))
+
+
+def evaluate(y_true: Any, y_pred: Any, adjacency: Any = None,
+             embedding: Any = None) -> dict[str, float]:
+    """All scores in one dict: acc, nmi, ari, f1, precision (+ modularity, conductance with
+    ``adjacency``, + silhouette with ``embedding``).
+
+    Label-based scores need ``y_true``; pass ``y_true=None`` to get only the label-free ones.
     """
     out: dict[str, float] = {}
     if y_true is not None:
@@ -188,4 +210,6 @@ def evaluate(y_true: Any, y_pred: Any, adjacency: Any = None) -> dict[str, float
         )
     if adjacency is not None:
         out.update(modularity=modularity(adjacency, y_pred), conductance=conductance(adjacency, y_pred))
+    if embedding is not None:
+        out["silhouette"] = silhouette(embedding, y_pred)
     return out

@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from graphclust import Graph, make_csbm
+from graphclust.base import BaseGraphClusterer
 from graphclust.methods import METHODS
 
 
@@ -109,8 +110,15 @@ def test_another_graph_is_computed_on_or_refused(name, graph, fitted):
     for attr in ("transform", "predict_proba", "predict"):
         if hasattr(model, attr):
             with pytest.raises(ValueError, match=f"fitted on {graph.n_features} features but "
-                               "this graph has 5"):
+                               "this graph has 5|is transductive: it labels the nodes of the "
+                               "graph it was fitted on and cannot label another graph"):
                 getattr(model, attr)(narrow)
+    if type(model).predict is BaseGraphClusterer.predict:  # refuses, never relabels silently
+        with pytest.raises(ValueError, match="is transductive"):
+            model.predict(other)
+    else:
+        labels = model.predict(other)
+        assert labels.shape == (graph.n_nodes,)
 
 
 def test_every_method_declares_small_test_params():

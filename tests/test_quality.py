@@ -17,6 +17,7 @@ HARD = {
     "dgi": dict(hidden=32, pretrain_epochs=200),
     "gmim": dict(hidden=32, pretrain_epochs=200, n_epochs=30),
     "agcn": dict(widths=(64, 64, 128, 8), pretrain_epochs=30, n_epochs=40, batch_size=64),
+    "spectral": {},
 }
 SEEDS = (0, 1)
 MARGIN = 0.25

@@ -87,7 +87,36 @@ def test_cli_report_renders_in_headless_chromium(tmp_path):
     dom, shot = _render(chromium, out / "report.html", tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
-    assert 'data-images-total="2"' in html and 'data-images-loaded="2"' in html, html[:500]
+    # the embedding map, the confusion heatmap, the training curves
+    assert 'data-images-total="3"' in html and 'data-images-loaded="3"' in html, html[:500]
     assert "data-errors" not in html
     assert "<table id=\"summary\">" in html
+    assert "<th>spectral on the graph</th>" in html and "modularity (label-free)" in html
     assert shot.read_bytes().startswith(PNG) and shot.stat().st_size > 10_000
+
+
+def test_panels_share_matched_class_colours_and_unmatched_clusters_are_grey():
+    true = np.array([0, 0, 1, 1, 2, 2, 2])
+    # cluster 7 holds class 0, cluster 3 class 1, cluster 5 class 2; cluster 9 is left over
+    pred = np.array([7, 7, 3, 3, 5, 5, 9])
+    pred_colours, true_colours = report._matched_colours(pred, true)
+    assert pred_colours[:6] == true_colours[:6]
+    assert pred_colours[6] == report.UNMATCHED and true_colours[6] != report.UNMATCHED
+    assert len(set(true_colours)) == 3
+
+
+def test_confusion_heatmap_png():
+    true = np.array([0, 0, 1, 1, 2, 2, -1])
+    assert report.confusion_heatmap(true, np.array([2, 2, 0, 1, 1, 1, 0])).startswith(PNG)
+
+
+def test_summary_in_percent_beside_the_baselines():
+    record = {"method": "gmim", "summary": {"acc": {"mean": 0.7468, "std": 0.01, "n": 2},
+                                            "modularity": {"mean": 0.8, "std": 0.0, "n": 2},
+                                            "seconds": {"mean": 2.0, "std": 0.1, "n": 2}},
+              "baselines": {"kmeans": {"acc": {"mean": 0.792, "std": 0.0, "n": 2},
+                                       "seconds": {"mean": 0.1, "std": 0.0, "n": 2}}}}
+    assert report.summary_header(record) == ["score (%)", "gmim", "k-means on features"]
+    rows = report.summary_rows(record)
+    assert rows[0] == ["acc", "74.7 ± 1.0", "79.2 ± 0.0"]
+    assert rows[1] == ["modularity (label-free)", "80.0 ± 0.0", "–"]

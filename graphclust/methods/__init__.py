@@ -3,7 +3,7 @@
 from graphclust.base import BaseGraphClusterer
 
 from .agcn import AGCN
-from .baselines import KMeansFeatures
+from .baselines import KMeansFeatures, SpectralGraph
 from .dgi import DGI
 from .gmim import GMIM
 
@@ -12,6 +12,7 @@ METHODS: dict[str, type[BaseGraphClusterer]] = {
     "dgi": DGI,
     "agcn": AGCN,
     "kmeans": KMeansFeatures,
+    "spectral": SpectralGraph,
 }
 
-__all__ = ["AGCN", "DGI", "GMIM", "METHODS", "KMeansFeatures"]
+__all__ = ["AGCN", "DGI", "GMIM", "METHODS", "KMeansFeatures", "SpectralGraph"]
