@@ -15,10 +15,8 @@ from graphclust.graph import Graph
 __all__ = ["KMeansFeatures", "SpectralGraph"]
 
 
-class KMeansFeatures(BaseGraphClusterer):
-    """k-means (scikit-learn, k-means++ with ``n_init`` restarts) on the raw node features.
-
-    The graph is ignored; this is the feature-only reference every method should beat.
+class _Baseline(BaseGraphClusterer):
+    """The parameters both baselines take: n_clusters, and n_init k-means restarts.
 
     Parameters
     ----------
@@ -29,8 +27,6 @@ class KMeansFeatures(BaseGraphClusterer):
     device : str, default "auto" (unused: runs on the CPU)
     verbose : bool, default False
     """
-
-    uses_graph = False
 
     def __init__(
         self,
@@ -45,8 +41,21 @@ class KMeansFeatures(BaseGraphClusterer):
 
     n_init: int
 
-    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+    def _check_params(self, graph: Graph) -> None:
+        super()._check_params(graph)
         check_positive_int("n_init", self.n_init)
+
+
+class KMeansFeatures(_Baseline):
+    """k-means (scikit-learn, k-means++ with ``n_init`` restarts) on the raw node features.
+
+    The graph is ignored; this is the feature-only reference every method should beat.
+    Parameters: see :class:`_Baseline` (``n_clusters``, ``n_init``, ``random_state``).
+    """
+
+    uses_graph = False
+
+    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
         km = _SkKMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
         self.labels_ = km.fit_predict(graph.features).astype(np.int64)
         self.embedding_ = graph.dense_features()
@@ -70,34 +79,14 @@ class KMeansFeatures(BaseGraphClusterer):
         return self.model_.predict(graph.features).astype(np.int64)
 
 
-class SpectralGraph(BaseGraphClusterer):
+class SpectralGraph(_Baseline):
     """Spectral clustering of the graph's structure alone (the features are ignored).
 
     The symmetrised adjacency (loops dropped, isolated nodes given a self-loop so the
     normalised Laplacian exists) is scikit-learn's precomputed affinity; the spectral
     embedding's k-means uses ``n_init`` restarts. The reference for what the edges alone
-    give.
-
-    Parameters
-    ----------
-    n_clusters : int, default 8
-    n_init : int, default 10
-    random_state, device (unused: CPU), verbose : see
-        :class:`~graphclust.base.BaseGraphClusterer`.
+    give. Parameters: see :class:`_Baseline`.
     """
-
-    def __init__(
-        self,
-        n_clusters: int = 8,
-        *,
-        n_init: int = 10,
-        random_state: int | None = None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self._store_params(locals())
-
-    n_init: int
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
         import warnings
@@ -107,7 +96,6 @@ class SpectralGraph(BaseGraphClusterer):
 
         from graphclust.graph import remove_self_loops, symmetrize
 
-        check_positive_int("n_init", self.n_init)
         a = remove_self_loops(symmetrize(graph.adjacency)).astype(np.float64)
         isolated = np.asarray(a.sum(1)).ravel() == 0
         a = (a + sp.diags(isolated.astype(np.float64))).tocsr()
