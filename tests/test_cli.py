@@ -462,3 +462,20 @@ def test_peak_memory_is_the_whole_commands_not_a_per_run_average(tmp_path):
     assert rec["peak_rss_mb"] > 0
     assert all("peak_rss_mb" not in r for r in rec["runs"])
     assert "peak_rss_mb" not in rec["summary"]
+
+
+def test_toml_is_read_with_tomli_on_python_3_10(monkeypatch):
+    # Python 3.10 has no tomllib: the package reads TOML (tables, --config) through tomli
+    import sys
+    import tomllib
+    import types
+
+    from graphclust._compat import load_toml
+
+    fake = types.ModuleType("tomli")
+    fake.loads = lambda text: {"via": "tomli", **tomllib.loads(text)}
+    monkeypatch.setitem(sys.modules, "tomli", fake)
+    monkeypatch.setattr(sys, "version_info", (3, 10, 13, "final", 0))
+    assert load_toml("a = 1") == {"via": "tomli", "a": 1}
+    monkeypatch.undo()
+    assert load_toml("a = 1") == {"a": 1}
