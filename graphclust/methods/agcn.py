@@ -158,7 +158,7 @@ def concat_linear(layer: nn.Linear, blocks: Sequence[torch.Tensor]) -> torch.Ten
 
 
 class AGCN(BaseGraphClusterer):
-    """Attention-driven graph clustering network (agcn.txt), see the module docstring.
+    """Attention-driven graph clustering network (Peng et al., ACM MM 2021); see the module docstring.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """A fully connected autoencoder with widths from arguments, and its pre-training.
 
-The deep-clustering papers built on DEC/IDEC/SDCN (AGCN among them, agcn.txt eq. 1) use
+The deep-clustering papers built on DEC/IDEC/SDCN (AGCN among them, AGCN eq. 1) use
 an encoder d-500-500-2000-10 with ReLU after every hidden layer, a linear embedding layer,
 and the mirrored decoder with a linear output; pre-training minimises the mean squared
 reconstruction error with Adam in mini-batches (SDCN/AGCN code: 30 epochs, batch 256,

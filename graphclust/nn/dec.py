@@ -2,7 +2,7 @@
 Clustering Analysis", ICML 2016), shared by AGCN and its relatives.
 
 * :func:`student_t_log_assignment` / :func:`student_t_assignment`: soft assignment of
-  embeddings to centres with a Student's t kernel (agcn.txt eq. 10),
+  embeddings to centres with a Student's t kernel (AGCN eq. 10),
   q_ij proportional to (1 + ||h_i - mu_j||^2 / nu)^(-(nu+1)/2), in log space.
 * :func:`target_distribution`: the sharpened target p_ij = (q_ij^2 / f_j) / sum_j' (...)
   with cluster frequencies f_j = sum_i q_ij (eq. 11).
