@@ -20,14 +20,13 @@ stderr handler at INFO level for convenience.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sized
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -126,38 +125,49 @@ class PhaseResult:
     last_loss: float
 
 
+@dataclass(repr=False, eq=False)
 class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Common skeleton: ``fit(graph)`` -> ``labels_``; ``fit_predict(graph)``.
 
-    Subclasses declare their parameters in ``__init__`` (keyword-only, stored as is) and
-    implement ``_check_params()`` and ``_fit(graph, device, rng)``. A fixed ``random_state``
-    repeats a run exactly on the same device and torch thread count (floating-point sums
-    are ordered by the threads, so another count can drift over many epochs).
+    Parameters are dataclass fields: each is declared once, with its type and default, in
+    the class that introduces it, and a subclass inherits them (GMIM inherits DGI's and
+    changes three defaults). The generated ``__init__`` only stores them, as scikit-learn
+    requires: ``n_clusters`` positional, the rest keyword-only. Every estimator class is
+    decorated ``@dataclass(repr=False, eq=False)`` to keep scikit-learn's repr and
+    identity equality. Subclasses implement ``_check_params()`` and ``_fit(graph, device,
+    rng)``. A fixed ``random_state`` repeats a run exactly on the same device and torch
+    thread count (floating-point sums are ordered by the threads, so another count can
+    drift over many epochs).
+
+    Parameters
+    ----------
+    n_clusters : int
+    random_state : int or None, default None
+        Seeds every random draw of the fit; None draws a fresh seed.
+    device : str, default "auto"
+        "auto" (CUDA when available), "cpu", "cuda" or "cuda:i".
+    verbose : bool, default False
+        Log progress (logger ``graphclust``) to stderr at INFO level.
     """
 
-    n_clusters: int
-    random_state: int | None
-    device: str
-    verbose: bool
+    n_clusters: int = 8
+    _: KW_ONLY
+    random_state: int | None = None
+    device: str = "auto"
+    verbose: bool = False
 
     #: optional hook ``callback(phase, epoch, n_epochs, losses)`` used by the CLI for
-    #: progress bars; set it as an attribute, it is not an estimator parameter.
-    epoch_callback: EpochCallback | None = None
+    #: progress bars; set it as an attribute, it is not an estimator parameter (not in
+    #: ``__init__``, so ``get_params`` and ``clone`` leave it out)
+    epoch_callback: EpochCallback | None = field(default=None, init=False, compare=False)
     #: whether the method reads the graph's edges (False for feature-only baselines)
-    uses_graph: bool = True
+    uses_graph: ClassVar[bool] = True
 
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
         """Small settings under which a fit takes about a second on a few hundred nodes:
         the shared contract test fits every registered method with them."""
         return {}
-
-    def _store_params(self, values: dict[str, Any]) -> None:
-        """Store ``__init__``'s arguments unchanged (call as ``self._store_params(locals())``);
-        scikit-learn's ``get_params`` reads them back by the signature's names."""
-        for name in inspect.signature(type(self).__init__).parameters:
-            if name != "self":
-                setattr(self, name, values[name])
 
     def _check_params(self, graph: Graph) -> None:
         check_positive_int("n_clusters", self.n_clusters)

@@ -81,6 +81,8 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
     cls = METHODS[method]
     if oracle:  # for the oracle column only
         params = {**params, oracle["param"]: True}
+    if g.n_classes is None:
+        raise ValueError(f"dataset {dataset!r} has no labels: a paper table needs them to score.")
     t0 = time.perf_counter()
     model = cls(n_clusters=g.n_classes, random_state=seed, **params).fit(g)
     seconds = time.perf_counter() - t0

@@ -423,11 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", parents=[common], help="train a method on a dataset for several seeds")
     s.add_argument("method")
-    s.add_argument("--dataset", required=True, help="a registered name or a .npz/.mat path")
-    s.add_argument("--runs", type=int, default=1)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="estimator parameter")
-    s.add_argument("--config", type=Path, help="TOML file with estimator parameters")
+    s.add_argument("--dataset", required=True,
+                   help="a registered name or the path of a graph file (.npz, .mat, _adj.npy)")
     _fit_arguments(s)
     s.set_defaults(func=cmd_run)
 
@@ -440,10 +437,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", type=Path, help="optional true labels, for scoring only")
     s.add_argument("--k", type=int, required=True, help="number of clusters")
     s.add_argument("--method", default="gmim")
-    s.add_argument("--runs", type=int, default=1)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="estimator parameter")
-    s.add_argument("--config", type=Path, help="TOML file with estimator parameters")
     _fit_arguments(s)
     s.set_defaults(func=cmd_cluster)
 
@@ -457,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fit_arguments(s: argparse.ArgumentParser) -> None:
+    """The options of every command that fits a method (run, cluster)."""
+    s.add_argument("--runs", type=int, default=1)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="estimator parameter (random_state and device take the place of "
+                   "--seed and --device)")
+    s.add_argument("--config", type=Path, help="TOML file with estimator parameters")
     s.add_argument("--device", default="auto",
                    help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:i'")
     s.add_argument("--out", type=Path, help="folder for metrics.json, labels.csv, "

@@ -469,8 +469,9 @@ def test_toml_is_read_with_tomli_on_python_3_10(monkeypatch):
     # no module imports tomllib at import time
     import importlib
     import sys
-    import tomllib
     import types
+
+    import tomllib
 
     from graphclust import _compat, bench
 

@@ -63,6 +63,7 @@ def test_fit_returns_self_and_sets_learned_state(name, graph, fitted):
     np.testing.assert_array_equal(model.predict(), model.labels_)
     # learned state ends in "_"; __init__ stored only the parameters
     assert set(vars(_make(name))) == set(model.get_params())
+    assert all(k.endswith("_") for k in set(vars(model)) - set(vars(_make(name))))
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -157,6 +158,7 @@ def concat_linear(layer: nn.Linear, blocks: Sequence[torch.Tensor]) -> torch.Ten
     return out
 
 
+@dataclass(repr=False, eq=False)
 class AGCN(BaseGraphClusterer):
     """Attention-driven graph clustering network (Peng et al., ACM MM 2021); see the module docstring.
 
@@ -215,48 +217,24 @@ class AGCN(BaseGraphClusterer):
     def get_test_params(cls) -> dict[str, Any]:
         return dict(widths=(16, 16, 32, 4), pretrain_epochs=5, n_epochs=5, batch_size=64, n_init=2)
 
-    def __init__(
-        self,
-        n_clusters: int = 3,
-        *,
-        widths: Sequence[int] = (500, 500, 2000, 10),
-        lr: float = 0.001,
-        pretrain_epochs: int = 30,
-        pretrain_lr: float = 0.001,
-        batch_size: int = 256,
-        n_epochs: int = 200,
-        lambda_q: float = 0.1,
-        lambda_z: float = 0.01,
-        fusion_h: bool = True,
-        scale_fusion: Literal["attention", "equal"] = "attention",
-        adj_norm: Literal["sym", "row"] = "sym",
-        nu: float = 1.0,
-        attention_slope: float = 0.2,
-        n_init: int = 20,
-        mixed_precision: bool = False,
-        keep_label_history: bool = False,
-        random_state: int | None = None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self._store_params(locals())
-
-    widths: Sequence[int]
-    lr: float
-    pretrain_epochs: int
-    pretrain_lr: float
-    batch_size: int
-    n_epochs: int
-    lambda_q: float
-    lambda_z: float
-    fusion_h: bool
-    scale_fusion: Literal["attention", "equal"]
-    adj_norm: Literal["sym", "row"]
-    nu: float
-    attention_slope: float
-    n_init: int
-    mixed_precision: bool
-    keep_label_history: bool
+    n_clusters: int = 3
+    _: KW_ONLY
+    widths: Sequence[int] = (500, 500, 2000, 10)
+    lr: float = 0.001
+    pretrain_epochs: int = 30
+    pretrain_lr: float = 0.001
+    batch_size: int = 256
+    n_epochs: int = 200
+    lambda_q: float = 0.1
+    lambda_z: float = 0.01
+    fusion_h: bool = True
+    scale_fusion: Literal["attention", "equal"] = "attention"
+    adj_norm: Literal["sym", "row"] = "sym"
+    nu: float = 1.0
+    attention_slope: float = 0.2
+    n_init: int = 20
+    mixed_precision: bool = False
+    keep_label_history: bool = False
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)

@@ -5,6 +5,8 @@ Weiss, "On Spectral Clustering: Analysis and an Algorithm", NIPS 2001; scikit-le
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 import numpy as np
 import torch
 from sklearn.cluster import KMeans as _SkKMeans
@@ -15,6 +17,7 @@ from graphclust.graph import Graph
 __all__ = ["KMeansFeatures", "SpectralGraph"]
 
 
+@dataclass(repr=False, eq=False)
 class _Baseline(BaseGraphClusterer):
     """The parameters both baselines take: n_clusters, and n_init k-means restarts.
 
@@ -28,24 +31,15 @@ class _Baseline(BaseGraphClusterer):
     verbose : bool, default False
     """
 
-    def __init__(
-        self,
-        n_clusters: int = 8,
-        *,
-        n_init: int = 10,
-        random_state: int | None = None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self._store_params(locals())
-
-    n_init: int
+    _: KW_ONLY
+    n_init: int = 10
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
         check_positive_int("n_init", self.n_init)
 
 
+@dataclass(repr=False, eq=False)
 class KMeansFeatures(_Baseline):
     """k-means (scikit-learn, k-means++ with ``n_init`` restarts) on the raw node features.
 
@@ -79,6 +73,7 @@ class KMeansFeatures(_Baseline):
         return self.model_.predict(graph.features).astype(np.int64)
 
 
+@dataclass(repr=False, eq=False)
 class SpectralGraph(_Baseline):
     """Spectral clustering of the graph's structure alone (the features are ignored).
 

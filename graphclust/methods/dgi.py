@@ -14,6 +14,7 @@ computes it on another graph with the same features.
 from __future__ import annotations
 
 import logging
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 Diffusion = Literal["none", "ppr"]
 
 
+@dataclass(repr=False, eq=False)
 class DGI(BaseGraphClusterer):
     """Deep Graph Infomax embedding + k-means (see the module docstring).
 
@@ -93,40 +95,20 @@ class DGI(BaseGraphClusterer):
     def get_test_params(cls) -> dict[str, Any]:
         return dict(hidden=16, pretrain_epochs=30, patience=10, n_init=2)
 
-    def __init__(
-        self,
-        n_clusters: int = 7,
-        *,
-        hidden: int = 512,
-        lr: float = 0.001,
-        pretrain_epochs: int = 10000,
-        patience: int = 20,
-        diffusion: Diffusion = "none",
-        alpha: float = 0.2,
-        ppr_k: int | None = 64,
-        ppr_eps: float = 1e-4,
-        ppr_rank: int = 8,
-        ppr_keep_mass: bool = False,
-        n_init: int = 10,
-        max_dense_gb: float = DEFAULT_MAX_DENSE_GB,
-        random_state: int | None = None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self._store_params(locals())
-
-    hidden: int
-    lr: float
-    pretrain_epochs: int
-    patience: int
-    diffusion: Diffusion
-    alpha: float
-    ppr_k: int | None
-    ppr_eps: float
-    ppr_rank: int
-    ppr_keep_mass: bool
-    n_init: int
-    max_dense_gb: float
+    n_clusters: int = 7
+    _: KW_ONLY
+    hidden: int = 512
+    lr: float = 0.001
+    pretrain_epochs: int = 10000
+    patience: int = 20
+    diffusion: Diffusion = "none"
+    alpha: float = 0.2
+    ppr_k: int | None = 64
+    ppr_eps: float = 1e-4
+    ppr_rank: int = 8
+    ppr_keep_mass: bool = False
+    n_init: int = 10
+    max_dense_gb: float = DEFAULT_MAX_DENSE_GB
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -42,7 +43,6 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from graphclust.base import check_choice, check_positive_float, check_positive_int
-from graphclust.diffusion import DEFAULT_MAX_DENSE_GB
 from graphclust.graph import Graph
 from graphclust.methods.dgi import DGI, Diffusion
 from graphclust.mixture import (
@@ -61,6 +61,7 @@ __all__ = ["GMIM"]
 log = logging.getLogger(__name__)
 
 
+@dataclass(repr=False, eq=False)
 class GMIM(DGI):
     """Deep Graph Infomax on PPR diffusion, trained jointly with a diagonal Gaussian mixture.
 
@@ -121,43 +122,22 @@ class GMIM(DGI):
     def get_test_params(cls) -> dict[str, Any]:
         return dict(hidden=16, pretrain_epochs=30, patience=10, n_epochs=5, n_init=2)
 
-    def __init__(
-        self,
-        n_clusters: int = 7,
-        *,
-        hidden: int = 512,
-        lr: float = 0.001,
-        pretrain_epochs: int = 1000,
-        patience: int = 40,
-        diffusion: Diffusion = "ppr",
-        alpha: float = 0.2,
-        ppr_k: int | None = 64,
-        ppr_eps: float = 1e-4,
-        ppr_rank: int = 8,
-        ppr_keep_mass: bool = False,
-        n_init: int = 10,
-        max_dense_gb: float = DEFAULT_MAX_DENSE_GB,
-        n_epochs: int = 200, em_steps: int = 1, grad_steps: int = 1,
-        omega: float = 2000.0, nll_reduction: Literal["sum", "mean"] = "mean",
-        beta_ramp: float | None = None, reg_covar: float = 1e-6,
-        em_max_iter: int = 100, em_tol: float = 1e-4,
-        assign: Literal["kmeans", "mixture"] = "kmeans",
-        random_state: int | None = None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self._store_params(locals())
-
-    n_epochs: int
-    em_steps: int
-    grad_steps: int
-    omega: float
-    nll_reduction: Literal["sum", "mean"]
-    beta_ramp: float | None
-    reg_covar: float
-    em_max_iter: int
-    em_tol: float
-    assign: Literal["kmeans", "mixture"]
+    _: KW_ONLY
+    # DGI's parameters, with the defaults of GMIM's pre-training (authors' code)
+    pretrain_epochs: int = 1000
+    patience: int = 40
+    diffusion: Diffusion = "ppr"
+    # the joint phase
+    n_epochs: int = 200
+    em_steps: int = 1
+    grad_steps: int = 1
+    omega: float = 2000.0
+    nll_reduction: Literal["sum", "mean"] = "mean"
+    beta_ramp: float | None = None
+    reg_covar: float = 1e-6
+    em_max_iter: int = 100
+    em_tol: float = 1e-4
+    assign: Literal["kmeans", "mixture"] = "kmeans"
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
