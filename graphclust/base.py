@@ -233,7 +233,9 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         lr: float,
         batches: Callable[[int], Iterable[Any]] | None = None,
         patience: int | None = None,
-        lr_schedule: Literal["constant", "cosine"] = "constant",
+        lr_schedule: Literal["constant", "cosine", "step"] = "constant",
+        lr_step: int = 10,
+        lr_gamma: float = 0.9,
         parameters: Iterable[nn.Parameter] | None = None,
     ) -> PhaseResult:
         """Minimise ``step``'s loss over ``module``'s parameters for up to ``n_epochs`` epochs.
@@ -245,12 +247,16 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         training stops after ``patience`` epochs without a lower epoch loss and the best
         epoch's weights are restored; a run that ends on its budget instead warns
         (``ConvergenceWarning``). ``lr_schedule="cosine"`` anneals the learning rate from
-        ``lr`` to 0 over ``n_epochs`` (per epoch).
+        ``lr`` to 0 over ``n_epochs`` (per epoch); ``"step"`` multiplies it by ``lr_gamma``
+        every ``lr_step`` epochs (VaDE's and DGG's 0.9 every 10).
         """
         params = list(module.parameters() if parameters is None else parameters)
         opt = make_adam(params, lr)
-        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n_epochs, 1))
-                     if lr_schedule == "cosine" else None)
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        if lr_schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n_epochs, 1))
+        elif lr_schedule == "step":
+            scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_step, gamma=lr_gamma)
         live = module.state_dict()
         # the state_dict tensors share storage with the parameters, which Adam updates in
         # place: the best weights are copied into buffers allocated once

@@ -221,3 +221,28 @@ def test_every_spec_lists_every_file_its_loader_needs(tmp_path):
             pytest.fail(f"{name}: listed as available but the loader misses a file: {e}")
         except Exception:  # noqa: BLE001 - empty files are not parseable; that is fine here
             pass
+
+
+def test_fashion_mnist_from_a_path_the_system_folder_or_a_clear_message(tmp_path, monkeypatch):
+    # four IDX files written here, of 3 + 2 images: the loader takes a folder by path=
+    import gzip
+    import struct
+
+    from graphclust.datasets import MissingDataError
+
+    def idx(path, arr):
+        head = struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+        with gzip.open(path, "wb") as f:
+            f.write(head + arr.astype(np.uint8).tobytes())
+
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 3), ("t10k", 2)):
+        idx(tmp_path / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        idx(tmp_path / f"{name}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    g = load_dataset("fashion-mnist", tmp_path / "root", path=tmp_path, k=0)
+    assert g.n_nodes == 5 and g.n_features == 784 and g.n_edges == 0
+    assert 0.0 <= g.features.min() and g.features.max() <= 1.0
+    assert load_dataset("fashion-mnist-test", tmp_path / "root", path=tmp_path, k=1).n_nodes == 2
+    monkeypatch.setitem(reg.REGISTRY["fashion-mnist"].__dict__, "system_dir", str(tmp_path / "none"))
+    with pytest.raises(MissingDataError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion-mnist", tmp_path / "root")

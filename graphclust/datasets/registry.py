@@ -42,6 +42,19 @@ class DatasetSpec:
     loader: Callable[..., Graph]
     stats: dict[str, int | None] = field(default_factory=dict)
     embedded: bool = False
+    #: a system folder that may hold the same files by name (a Debian data package)
+    system_dir: str | None = None
+
+    def local_files(self, root: Path) -> list[Path] | None:
+        """The files under ``root``, else under ``system_dir``; None when either misses one."""
+        for base, keep_layout in ((root, True), (Path(self.system_dir or ""), False)):
+            if base == Path("") and not keep_layout:
+                continue
+            paths = [base / f.path if keep_layout else base / Path(f.path).name
+                     for f in self.files]
+            if all(p.is_file() for p in paths):
+                return paths
+        return None
 
 
 REGISTRY: dict[str, DatasetSpec] = {}
@@ -365,6 +378,69 @@ register(DatasetSpec("mnist-test", "MNIST test split 28x28 with a k-NN graph (k=
                      {"nodes": 10000, "edges": None, "features": 784, "classes": 10}))
 
 
+_FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+_FASHION = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+            "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+
+
+def _fashion_files(parts: tuple[str, ...]) -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(f"idx/fashion_mnist/{name}") for part in parts
+                 for name in _FASHION[part])
+
+
+def _make_fashion_loader(name: str, parts: tuple[str, ...]) -> Callable[..., Graph]:
+    """Fashion-MNIST (Xiao, Rasul, Vollgraf 2017) from the IDX files: under the data root
+    (``idx/fashion_mnist/``), else where Debian's ``dataset-fashion-mnist`` puts them, else
+    from ``path=`` (a folder holding the four ``*-ubyte.gz`` files). ``k=0`` skips the
+    k-NN graph (an empty adjacency) for methods that read the features alone."""
+
+    def load(root: Path, download: bool = True, k: int = 10, metric: str = "cosine",
+             path: str | os.PathLike[str] | None = None) -> Graph:
+        spec = REGISTRY[name]
+        paths: list[Path] | None
+        if path is not None:
+            given = [Path(path) / Path(f.path).name for f in spec.files]
+            missing = [p for p in given if not p.is_file()]
+            paths = given
+            if missing:
+                raise MissingDataError(f"Dataset {name!r}: no {', '.join(map(str, missing))}.")
+        else:
+            paths = spec.local_files(root)
+        if paths is None:
+            raise MissingDataError(
+                f"Dataset {name!r} needs the Fashion-MNIST IDX files "
+                f"({', '.join(Path(f.path).name for f in spec.files)}), found neither under the "
+                f"data root ({root / 'idx/fashion_mnist'}) nor in {_FASHION_DIR}. Install them "
+                "with 'apt-get install dataset-fashion-mnist' (Debian), or put them under the "
+                "data root, or pass path= to a folder that holds them."
+            )
+        images = [read_idx(p) for p in paths[0::2]]
+        labels = [read_idx(p) for p in paths[1::2]]
+        x = np.concatenate([i.reshape(i.shape[0], -1) for i in images]).astype(np.float32) / 255
+        y = np.concatenate(labels).astype(np.int64)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(f"{paths}: {x.shape[0]} images but {y.shape[0]} labels.")
+        if k < 0:
+            raise ValueError(f"k must be >= 0 (0 = no k-NN graph) but got {k}.")
+        a = (knn_graph(x, k, metric=metric) if k > 0  # type: ignore[arg-type]
+             else sp.csr_matrix((x.shape[0], x.shape[0]), dtype=np.float32))
+        return Graph(x, a, y, name, meta={"format": "idx", "knn": k,  # type: ignore[arg-type]
+                                          "source": str(paths[0].parent)})
+
+    return load
+
+
+for _fname, _parts, _fdesc, _n in (
+    ("fashion-mnist", ("train", "test"), "Fashion-MNIST, all 70,000 images 28x28 (train + test)",
+     70000),
+    ("fashion-mnist-test", ("test",), "Fashion-MNIST test split, 10,000 images 28x28", 10000),
+):
+    register(DatasetSpec(_fname, _fdesc + "; Debian package dataset-fashion-mnist",
+                         _fashion_files(_parts), _make_fashion_loader(_fname, _parts),
+                         {"nodes": _n, "edges": None, "features": 784, "classes": 10},
+                         system_dir=_FASHION_DIR))
+
+
 # ---------------------------------------------------------------- embedded
 def _load_digits(root: Path, download: bool = True, k: int = 10, metric: str = "cosine") -> Graph:
     return load_digits_graph(k, metric)
@@ -390,7 +466,7 @@ def list_datasets() -> list[str]:
 def dataset_info(name: str, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     spec = _spec(name)
     base = data_root(root)
-    available = spec.embedded or all((base / f.path).is_file() for f in spec.files)
+    available = spec.embedded or spec.local_files(base) is not None
     return {
         "name": spec.name,
         "description": spec.description,

@@ -6,6 +6,7 @@ from .agcn import AGCN
 from .baselines import KMeansFeatures, SpectralGraph
 from .dgi import DGI
 from .gmim import GMIM
+from .vade import VaDE
 
 METHODS: dict[str, type[BaseGraphClusterer]] = {
     "gmim": GMIM,
@@ -13,6 +14,7 @@ METHODS: dict[str, type[BaseGraphClusterer]] = {
     "agcn": AGCN,
     "kmeans": KMeansFeatures,
     "spectral": SpectralGraph,
+    "vade": VaDE,
 }
 
-__all__ = ["AGCN", "DGI", "GMIM", "METHODS", "KMeansFeatures", "SpectralGraph"]
+__all__ = ["AGCN", "DGI", "GMIM", "METHODS", "KMeansFeatures", "SpectralGraph", "VaDE"]

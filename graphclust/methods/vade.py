@@ -1,0 +1,281 @@
+"""VaDE: Variational Deep Embedding (Jiang, Zheng, Tan, Tang, Zhou, "Variational Deep
+Embedding: An Unsupervised and Generative Approach to Clustering", IJCAI 2017,
+https://arxiv.org/abs/1611.05148), the Gaussian-mixture VAE that DGG extends; DGG with no
+neighbours (N_s = 0) has exactly this objective.
+
+1. Pre-training (ours, label-free): the autoencoder d-500-500-2000-10 trained end to end as
+   a denoising autoencoder (masking noise ``pretrain_noise``) on the reconstruction loss of
+   the chosen likelihood, in mini-batches. The authors load released weights, which are
+   not available and were not trained label-free.
+2. A diagonal Gaussian mixture (scikit-learn, ``n_init`` restarts) on the codes starts the
+   prior p(c) p(z|c); the encoder's log-variance head starts at ``init_var``.
+3. ``n_epochs`` epochs of mini-batch Adam on the negative ELBO (VaDE eq. 17, the terms in
+   :mod:`graphclust.nn.vae`), with q(c|x) = p(c|z) at the sampled z, the learning rate
+   times ``lr_gamma`` every ``lr_step`` epochs (the authors' 0.9 every 10).
+4. Labels: argmax_c p(c | z = mu(x)) at the last epoch.
+
+A run that ends with fewer non-empty clusters than ``n_clusters`` warns (the known failure
+of VaDE: components die when their weight pi_k falls towards 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.mixture import GaussianMixture
+from torch import nn
+
+from graphclust.base import (
+    BaseGraphClusterer,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    minibatches,
+)
+from graphclust.graph import Graph
+from graphclust.nn.autoencoder import Autoencoder
+from graphclust.nn.vae import (
+    GaussianEncoder,
+    MixturePrior,
+    bernoulli_log_likelihood,
+    categorical_terms,
+    expected_log_gaussian,
+    gaussian_entropy,
+    gaussian_log_likelihood,
+    mixture_log_responsibilities,
+    mixture_responsibilities,
+    reparameterize,
+)
+
+__all__ = ["VaDE", "CollapseWarning"]
+
+log = logging.getLogger(__name__)
+
+Likelihood = Literal["auto", "bernoulli", "gaussian"]
+
+
+class CollapseWarning(UserWarning):
+    """A clustering ended with fewer non-empty clusters than asked for."""
+
+
+def warn_if_collapsed(name: str, labels: np.ndarray, n_clusters: int) -> int:
+    """Warn when ``labels`` use fewer than ``n_clusters`` clusters; return how many they use."""
+    used = int(np.unique(labels).size)
+    if used < n_clusters:
+        warnings.warn(
+            f"{name}: only {used} of the {n_clusters} clusters asked for hold any node at the "
+            "end (components collapsed); see the method's page for settings that avoid it.",
+            CollapseWarning, stacklevel=3,
+        )
+    return used
+
+
+@dataclass(repr=False, eq=False)
+class VaDE(BaseGraphClusterer):
+    """Gaussian-mixture VAE clustering of the node features (the graph is not used).
+
+    Parameters
+    ----------
+    n_clusters : int, default 10
+    widths : tuple of int, default (500, 500, 2000, 10)
+        Encoder widths, the last the latent size (paper and code: d-500-500-2000-10).
+    likelihood : {"auto", "bernoulli", "gaussian"}, default "auto"
+        p(x|z); "auto" is Bernoulli when every feature lies in [0, 1] (pixels), else a
+        unit-variance Gaussian.
+    pretrain_epochs, pretrain_lr, pretrain_noise : default 50, 0.001, 0.2
+        Denoising-autoencoder pre-training: epochs, Adam learning rate, masking noise (the
+        fraction of inputs zeroed per sample).
+    n_epochs : int, default 100
+        VaDE epochs (the authors run 300 on MNIST's 70k images).
+    lr, lr_step, lr_gamma : default 0.002, 10, 0.9
+        Adam learning rate of the VaDE phase, times ``lr_gamma`` every ``lr_step`` epochs
+        (authors' code: 0.002 and 0.9 every 10; the paper's 0.02 is taken as a typo).
+    batch_size : int, default 256
+    init_var : float, default 0.01
+        Starting encoder variance.
+    min_var : float, default 1e-6
+        Floor of the prior's variances.
+    n_init : int, default 5
+        Restarts of the GMM that starts the prior.
+    random_state, device, verbose : see :class:`~graphclust.base.BaseGraphClusterer`.
+
+    Attributes
+    ----------
+    labels_ (N,), embedding_ (N, latent) = mu(x), responsibilities_ (N, K),
+    pretrain_labels_ (N,) : the GMM's assignment of the pre-trained codes,
+    weights_ (K,), means_ (K, latent), variances_ (K, latent) : the learned prior,
+    n_nonempty_ : clusters holding a node at the end,
+    history_ : "pretrain/recon", "joint/elbo", "joint/recon".
+    """
+
+    uses_graph = False
+
+    n_clusters: int = 10
+    _: KW_ONLY
+    widths: Sequence[int] = (500, 500, 2000, 10)
+    likelihood: Likelihood = "auto"
+    pretrain_epochs: int = 50
+    pretrain_lr: float = 0.001
+    pretrain_noise: float = 0.2
+    n_epochs: int = 100
+    lr: float = 0.002
+    lr_step: int = 10
+    lr_gamma: float = 0.9
+    batch_size: int = 256
+    init_var: float = 0.01
+    min_var: float = 1e-6
+    n_init: int = 5
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        return dict(widths=(16, 16, 32, 4), pretrain_epochs=3, n_epochs=3, batch_size=64,
+                    n_init=1)
+
+    def _check_params(self, graph: Graph) -> None:
+        super()._check_params(graph)
+        if len(tuple(self.widths)) < 2 or any(int(w) != w or w < 1 for w in self.widths):
+            raise ValueError(f"widths must list at least two positive ints (paper: "
+                             f"(500, 500, 2000, 10)) but got {self.widths!r}.")
+        check_choice("likelihood", self.likelihood, ("auto", "bernoulli", "gaussian"))
+        for name in ("pretrain_epochs", "lr_step", "batch_size", "n_init"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("n_epochs", self.n_epochs, minimum=0)
+        for name in ("pretrain_lr", "lr", "lr_gamma", "init_var", "min_var"):
+            check_positive_float(name, getattr(self, name))
+        check_positive_float("pretrain_noise", self.pretrain_noise, allow_zero=True)
+        if self.pretrain_noise >= 1:
+            raise ValueError(f"pretrain_noise is the fraction of inputs zeroed, in [0, 1), "
+                             f"but got {self.pretrain_noise!r}.")
+        if graph.n_features == 0:
+            raise ValueError(f"Graph {graph.name!r} has no node features (F = 0); VaDE needs them.")
+
+    # ------------------------------------------------------------------ pieces
+    def _features(self, graph: Graph, device: torch.device) -> torch.Tensor:
+        x = graph.features
+        x = x.toarray() if sp.issparse(x) else np.asarray(x)
+        return torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
+
+    def _resolve_likelihood(self, x: torch.Tensor) -> str:
+        if self.likelihood != "auto":
+            if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
+                raise ValueError("likelihood='bernoulli' needs features in [0, 1] but they span "
+                                 f"[{float(x.min()):g}, {float(x.max()):g}]; scale them or use "
+                                 "likelihood='gaussian'.")
+            return str(self.likelihood)
+        return "bernoulli" if bool(x.min() >= 0) and bool(x.max() <= 1) else "gaussian"
+
+    def _log_likelihood(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) (N,) from the decoder output (logits or mean)."""
+        if self.likelihood_ == "bernoulli":
+            return bernoulli_log_likelihood(x, out)
+        return gaussian_log_likelihood(x, out)
+
+    def _elbo(self, x: torch.Tensor, encoder: GaussianEncoder, prior: MixturePrior,
+              gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ELBO per sample (N,), log p(x|z) per sample (N,)), VaDE eq. 17."""
+        mu, logvar = encoder(x)  # (N, M) each
+        z = reparameterize(mu, logvar, gen)
+        recon = self._log_likelihood(x, encoder.decode(z))
+        params = prior.params()
+        log_gamma = mixture_log_responsibilities(z, params)  # (N, K), q(c|x) = p(c|z)
+        elbo = (recon + (log_gamma.exp() * expected_log_gaussian(mu, logvar, params)).sum(1)
+                + categorical_terms(log_gamma, prior.log_weights()) + gaussian_entropy(logvar))
+        return elbo, recon
+
+    def _pretrain(self, x: torch.Tensor, ae: Autoencoder, gen: torch.Generator,
+                  device: torch.device) -> None:
+        n = x.shape[0]
+        keep = 1.0 - float(self.pretrain_noise)
+
+        def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            batch = x.index_select(0, idx)
+            noisy = batch
+            if keep < 1.0:  # masking noise: each input zeroed with probability pretrain_noise
+                mask = torch.rand(batch.shape, generator=gen).to(device) < keep
+                noisy = batch * mask
+            x_hat, _ = ae(noisy)
+            loss = -self._log_likelihood(batch, x_hat).mean()
+            return loss, {"recon": loss}
+
+        self._train("pretrain", ae, step, n_epochs=self.pretrain_epochs, lr=self.pretrain_lr,
+                    batches=lambda epoch: minibatches(n, self.batch_size, gen, device))
+
+    def _init_prior(self, codes: np.ndarray, prior: MixturePrior, rng: np.random.Generator,
+                    device: torch.device) -> None:
+        gmm = GaussianMixture(self.n_clusters, covariance_type="diag", n_init=self.n_init,
+                              reg_covar=self.min_var, random_state=int(rng.integers(2**31)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a restart that did not converge is fine here
+            self.pretrain_labels_ = gmm.fit_predict(codes).astype(np.int64)
+        prior.initialise(*(torch.as_tensor(a, dtype=torch.float32, device=device) for a in (
+            gmm.weights_, gmm.means_, gmm.covariances_)))
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+        x = self._features(graph, device)
+        self.likelihood_ = self._resolve_likelihood(x)
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        ae = Autoencoder(graph.n_features, [int(w) for w in self.widths]).to(device)
+        self._pretrain(x, ae, gen, device)  # step 1
+        encoder = GaussianEncoder(ae, init_var=self.init_var).to(device)
+        prior = MixturePrior(self.n_clusters, int(self.widths[-1]), min_var=self.min_var).to(device)
+        with torch.no_grad():
+            codes = ae.encode(x)[-1].cpu().numpy()
+        self._init_prior(codes, prior, rng, device)  # step 2
+        model = nn.ModuleDict({"encoder": encoder, "prior": prior})
+        n = x.shape[0]
+
+        def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            elbo, recon = self._elbo(x.index_select(0, idx), encoder, prior, gen)
+            return -elbo.mean(), {"elbo": elbo.mean(), "recon": recon.mean()}
+
+        self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,  # step 3
+                    batches=lambda epoch: minibatches(n, self.batch_size, gen, device),
+                    lr_schedule="step", lr_step=self.lr_step, lr_gamma=self.lr_gamma)
+        model.eval()
+        self.model_ = model
+        self.device_ = device
+        resp, mu = self._assign(x)
+        self.embedding_ = mu
+        self.responsibilities_ = resp
+        self.labels_ = resp.argmax(1).astype(np.int64)  # step 4
+        params = prior.params()
+        self.weights_, self.means_, self.variances_ = (
+            p.detach().cpu().numpy() for p in (params.weights, params.means, params.variances))
+        self.n_nonempty_ = warn_if_collapsed("VaDE", self.labels_, self.n_clusters)
+
+    def _assign(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(p(c | z = mu(x)) (N, K), mu(x) (N, M)) with the fitted model."""
+        encoder: GaussianEncoder = self.model_["encoder"]  # type: ignore[assignment]
+        prior: MixturePrior = self.model_["prior"]  # type: ignore[assignment]
+        with torch.no_grad():
+            mu, _ = encoder(x)
+            resp = mixture_responsibilities(mu, prior.params())
+        return resp.cpu().numpy(), mu.cpu().numpy()
+
+    def _other(self, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+        self._check_same_features(graph)
+        return self._assign(self._features(graph, self.device_))
+
+    def transform(self, graph: Graph | None = None) -> np.ndarray:
+        """mu(x) (N, latent): the training nodes' for ``None``, else ``graph``'s."""
+        self._check_fitted()
+        return self.embedding_ if graph is None else self._other(graph)[1]
+
+    def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
+        """p(c | z = mu(x)) (N, K): the training nodes' for ``None``, else ``graph``'s."""
+        self._check_fitted()
+        return self.responsibilities_ if graph is None else self._other(graph)[0]
+
+    def predict(self, graph: Graph | None = None) -> np.ndarray:
+        """argmax of :meth:`predict_proba` (``labels_`` for ``None``)."""
+        if graph is None:
+            return super().predict()
+        return self.predict_proba(graph).argmax(1).astype(np.int64)
