@@ -59,16 +59,10 @@ import torch
 from sklearn.cluster import KMeans
 from torch import nn
 
-from graphclust.base import (
-    BaseGraphClusterer,
-    check_bool,
-    check_choice,
-    check_positive_float,
-    check_positive_int,
-    minibatches,
-)
+from graphclust.base import check_bool, check_choice, check_positive_float, check_positive_int
 from graphclust.diffusion import gcn_norm, row_norm
 from graphclust.graph import Graph
+from graphclust.methods._autoencoder import AutoencoderMethod
 from graphclust.nn.autoencoder import Autoencoder
 from graphclust.nn.dec import kl_clustering_loss, student_t_log_assignment, target_distribution
 from graphclust.nn.gcn import GCNLayer
@@ -159,7 +153,7 @@ def concat_linear(layer: nn.Linear, blocks: Sequence[torch.Tensor]) -> torch.Ten
 
 
 @dataclass(repr=False, eq=False)
-class AGCN(BaseGraphClusterer):
+class AGCN(AutoencoderMethod):
     """Attention-driven graph clustering network (Peng et al., ACM MM 2021); see the module docstring.
 
     Parameters
@@ -219,11 +213,7 @@ class AGCN(BaseGraphClusterer):
 
     n_clusters: int = 3
     _: KW_ONLY
-    widths: Sequence[int] = (500, 500, 2000, 10)
     lr: float = 0.001
-    pretrain_epochs: int = 30
-    pretrain_lr: float = 0.001
-    batch_size: int = 256
     n_epochs: int = 200
     lambda_q: float = 0.1
     lambda_z: float = 0.01
@@ -238,18 +228,9 @@ class AGCN(BaseGraphClusterer):
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
-        widths = tuple(self.widths)
-        if len(widths) < 2 or any(
-            isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in widths
-        ):
-            raise ValueError(
-                f"widths must list at least two positive ints (paper: (500, 500, 2000, 10)) "
-                f"but got {self.widths!r}."
-            )
-        for name in ("pretrain_epochs", "batch_size", "n_init"):
-            check_positive_int(name, getattr(self, name))
+        check_positive_int("n_init", self.n_init)
         check_positive_int("n_epochs", self.n_epochs, minimum=0)
-        for name in ("lr", "pretrain_lr", "nu"):
+        for name in ("lr", "nu"):
             check_positive_float(name, getattr(self, name))
         for name in ("lambda_q", "lambda_z", "attention_slope"):
             check_positive_float(name, getattr(self, name), allow_zero=True)
@@ -257,8 +238,6 @@ class AGCN(BaseGraphClusterer):
         for name in ("fusion_h", "mixed_precision", "keep_label_history"):
             check_bool(name, getattr(self, name))
         check_choice("adj_norm", self.adj_norm, ("sym", "row"))
-        if graph.n_features == 0:
-            raise ValueError(f"Graph {graph.name!r} has no node features (F = 0); AGCN needs features.")
 
     def _inputs(self, graph: Graph, device: torch.device) -> tuple[FixedMatrix, FixedMatrix, torch.Tensor]:
         """(A_hat, X as the first layers read it, dense X as the reconstruction target)."""
@@ -291,18 +270,8 @@ class AGCN(BaseGraphClusterer):
             fusion_h=bool(self.fusion_h), scale_fusion=self.scale_fusion,
             attention_slope=float(self.attention_slope),
         ).to(device)
-        n = graph.n_nodes
-
-        def pretrain_step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            batch = x_dense.index_select(0, idx)
-            with bf16_autocast(device, amp):
-                x_hat, _ = net.ae(batch)
-            loss = nn.functional.mse_loss(x_hat.float(), batch)
-            return loss, {"recon": loss}
-
-        self._train("pretrain", net.ae, pretrain_step, n_epochs=self.pretrain_epochs,
-                    lr=self.pretrain_lr,
-                    batches=lambda epoch: minibatches(n, self.batch_size, gen, device))
+        self._pretrain_autoencoder(net.ae, x_dense, nn.functional.mse_loss, gen,
+                                   mixed_precision=amp)
         net.ae.eval()
         with torch.no_grad(), bf16_autocast(device, amp):
             h = net.ae.encode(x)[-1].float()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
@@ -32,14 +31,9 @@ import torch
 from sklearn.mixture import GaussianMixture
 from torch import nn
 
-from graphclust.base import (
-    BaseGraphClusterer,
-    check_choice,
-    check_positive_float,
-    check_positive_int,
-    minibatches,
-)
+from graphclust.base import check_choice, check_positive_float, check_positive_int, minibatches
 from graphclust.graph import Graph
+from graphclust.methods._autoencoder import AutoencoderMethod
 from graphclust.nn.autoencoder import Autoencoder
 from graphclust.nn.vae import (
     GaussianEncoder,
@@ -78,26 +72,26 @@ def warn_if_collapsed(name: str, labels: np.ndarray, n_clusters: int) -> int:
 
 
 @dataclass(repr=False, eq=False)
-class VaDE(BaseGraphClusterer):
+class VaDE(AutoencoderMethod):
     """Gaussian-mixture VAE clustering of the node features (the graph is not used).
 
     Parameters
     ----------
     n_clusters : int, default 10
-    widths : tuple of int, default (500, 500, 2000, 10)
-        Encoder widths, the last the latent size (paper and code: d-500-500-2000-10).
+    widths, pretrain_lr, batch_size : default (500, 500, 2000, 10), 0.001, 256
+        See :class:`~graphclust.methods._autoencoder.AutoencoderMethod` (paper and code:
+        d-500-500-2000-10, the last width the latent size).
     likelihood : {"auto", "bernoulli", "gaussian"}, default "auto"
         p(x|z); "auto" is Bernoulli when every feature lies in [0, 1] (pixels), else a
         unit-variance Gaussian.
-    pretrain_epochs, pretrain_lr, pretrain_noise : default 50, 0.001, 0.2
-        Denoising-autoencoder pre-training: epochs, Adam learning rate, masking noise (the
-        fraction of inputs zeroed per sample).
+    pretrain_epochs, pretrain_noise : default 50, 0.2
+        Denoising-autoencoder pre-training: epochs, masking noise (the fraction of inputs
+        zeroed per sample).
     n_epochs : int, default 100
         VaDE epochs (the authors run 300 on MNIST's 70k images).
     lr, lr_step, lr_gamma : default 0.002, 10, 0.9
         Adam learning rate of the VaDE phase, times ``lr_gamma`` every ``lr_step`` epochs
         (authors' code: 0.002 and 0.9 every 10; the paper's 0.02 is taken as a typo).
-    batch_size : int, default 256
     init_var : float, default 0.01
         Starting encoder variance.
     min_var : float, default 1e-6
@@ -119,16 +113,13 @@ class VaDE(BaseGraphClusterer):
 
     n_clusters: int = 10
     _: KW_ONLY
-    widths: Sequence[int] = (500, 500, 2000, 10)
-    likelihood: Likelihood = "auto"
     pretrain_epochs: int = 50
-    pretrain_lr: float = 0.001
+    likelihood: Likelihood = "auto"
     pretrain_noise: float = 0.2
     n_epochs: int = 100
     lr: float = 0.002
     lr_step: int = 10
     lr_gamma: float = 0.9
-    batch_size: int = 256
     init_var: float = 0.01
     min_var: float = 1e-6
     n_init: int = 5
@@ -140,21 +131,16 @@ class VaDE(BaseGraphClusterer):
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
-        if len(tuple(self.widths)) < 2 or any(int(w) != w or w < 1 for w in self.widths):
-            raise ValueError(f"widths must list at least two positive ints (paper: "
-                             f"(500, 500, 2000, 10)) but got {self.widths!r}.")
         check_choice("likelihood", self.likelihood, ("auto", "bernoulli", "gaussian"))
-        for name in ("pretrain_epochs", "lr_step", "batch_size", "n_init"):
+        for name in ("lr_step", "n_init"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("n_epochs", self.n_epochs, minimum=0)
-        for name in ("pretrain_lr", "lr", "lr_gamma", "init_var", "min_var"):
+        for name in ("lr", "lr_gamma", "init_var", "min_var"):
             check_positive_float(name, getattr(self, name))
         check_positive_float("pretrain_noise", self.pretrain_noise, allow_zero=True)
         if self.pretrain_noise >= 1:
             raise ValueError(f"pretrain_noise is the fraction of inputs zeroed, in [0, 1), "
                              f"but got {self.pretrain_noise!r}.")
-        if graph.n_features == 0:
-            raise ValueError(f"Graph {graph.name!r} has no node features (F = 0); VaDE needs them.")
 
     # ------------------------------------------------------------------ pieces
     def _features(self, graph: Graph, device: torch.device) -> torch.Tensor:
@@ -189,24 +175,6 @@ class VaDE(BaseGraphClusterer):
                 + categorical_terms(log_gamma, prior.log_weights()) + gaussian_entropy(logvar))
         return elbo, recon
 
-    def _pretrain(self, x: torch.Tensor, ae: Autoencoder, gen: torch.Generator,
-                  device: torch.device) -> None:
-        n = x.shape[0]
-        keep = 1.0 - float(self.pretrain_noise)
-
-        def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            batch = x.index_select(0, idx)
-            noisy = batch
-            if keep < 1.0:  # masking noise: each input zeroed with probability pretrain_noise
-                mask = torch.rand(batch.shape, generator=gen).to(device) < keep
-                noisy = batch * mask
-            x_hat, _ = ae(noisy)
-            loss = -self._log_likelihood(batch, x_hat).mean()
-            return loss, {"recon": loss}
-
-        self._train("pretrain", ae, step, n_epochs=self.pretrain_epochs, lr=self.pretrain_lr,
-                    batches=lambda epoch: minibatches(n, self.batch_size, gen, device))
-
     def _init_prior(self, codes: np.ndarray, prior: MixturePrior, rng: np.random.Generator,
                     device: torch.device) -> None:
         gmm = GaussianMixture(self.n_clusters, covariance_type="diag", n_init=self.n_init,
@@ -223,7 +191,9 @@ class VaDE(BaseGraphClusterer):
         self.likelihood_ = self._resolve_likelihood(x)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         ae = Autoencoder(graph.n_features, [int(w) for w in self.widths]).to(device)
-        self._pretrain(x, ae, gen, device)  # step 1
+        self._pretrain_autoencoder(  # step 1
+            ae, x, lambda batch, out: -self._log_likelihood(batch, out).mean(), gen,
+            masking=float(self.pretrain_noise))
         encoder = GaussianEncoder(ae, init_var=self.init_var).to(device)
         prior = MixturePrior(self.n_clusters, int(self.widths[-1]), min_var=self.min_var).to(device)
         with torch.no_grad():

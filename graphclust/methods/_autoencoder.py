@@ -1,0 +1,83 @@
+"""The parameter block and the pre-training step of the methods that start from an
+autoencoder d-w_1-...-w_l (AGCN, VaDE, and DGG to come): its widths, and the mini-batch
+reconstruction training that comes before the clustering phase, through the base loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass
+
+import numpy as np
+import torch
+
+from graphclust.base import (
+    BaseGraphClusterer,
+    check_positive_float,
+    check_positive_int,
+    minibatches,
+)
+from graphclust.graph import Graph
+from graphclust.nn.autoencoder import Autoencoder
+from graphclust.nn.sparse import bf16_autocast
+
+__all__ = ["AutoencoderMethod"]
+
+#: ``loss(target batch (B, D), reconstruction (B, D)) -> scalar``
+ReconstructionLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(repr=False, eq=False)
+class AutoencoderMethod(BaseGraphClusterer):
+    """Shared parameters (each method sets its own defaults):
+
+    widths : tuple of int, default (500, 500, 2000, 10)
+        Encoder widths, the last the embedding (DEC/IDEC/SDCN/AGCN/VaDE: d-500-500-2000-10).
+    pretrain_epochs, pretrain_lr, batch_size : default 30, 0.001, 256
+        Mini-batch Adam pre-training of the autoencoder on its reconstruction loss.
+    """
+
+    _: KW_ONLY
+    widths: Sequence[int] = (500, 500, 2000, 10)
+    pretrain_epochs: int = 30
+    pretrain_lr: float = 0.001
+    batch_size: int = 256
+
+    def _check_params(self, graph: Graph) -> None:
+        super()._check_params(graph)
+        widths = tuple(self.widths)
+        if len(widths) < 2 or any(
+            isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in widths
+        ):
+            raise ValueError(
+                f"widths must list at least two positive ints (paper: (500, 500, 2000, 10)) "
+                f"but got {self.widths!r}."
+            )
+        for name in ("pretrain_epochs", "batch_size"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_float("pretrain_lr", self.pretrain_lr)
+        if graph.n_features == 0:
+            raise ValueError(f"Graph {graph.name!r} has no node features (F = 0); "
+                             f"{type(self).__name__} needs features.")
+
+    def _pretrain_autoencoder(
+        self, ae: Autoencoder, x: torch.Tensor, loss: ReconstructionLoss,
+        generator: torch.Generator, *, masking: float = 0.0, mixed_precision: bool = False,
+    ) -> None:
+        """Train ``ae`` on the dense rows ``x`` (N, D): ``pretrain_epochs`` epochs of shuffled
+        mini-batches; with ``masking`` > 0 each input is zeroed with that probability (a
+        denoising autoencoder; the loss still targets the clean batch)."""
+        n, device = x.shape[0], x.device
+
+        def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            batch = x.index_select(0, idx)
+            inputs = batch
+            if masking > 0:
+                keep = torch.rand(batch.shape, generator=generator).to(device) < 1.0 - masking
+                inputs = batch * keep
+            with bf16_autocast(device, mixed_precision):
+                x_hat, _ = ae(inputs)
+            value = loss(batch, x_hat.float())
+            return value, {"recon": value}
+
+        self._train("pretrain", ae, step, n_epochs=self.pretrain_epochs, lr=self.pretrain_lr,
+                    batches=lambda epoch: minibatches(n, self.batch_size, generator, device))
