@@ -246,3 +246,10 @@ def test_fashion_mnist_from_a_path_the_system_folder_or_a_clear_message(tmp_path
     monkeypatch.setitem(reg.REGISTRY["fashion-mnist"].__dict__, "system_dir", str(tmp_path / "none"))
     with pytest.raises(MissingDataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist", tmp_path / "root")
+    # MNIST's 70k (not in the shared data: unverified) reads the same layout from idx/mnist/
+    (tmp_path / "root" / "idx").mkdir(parents=True)
+    (tmp_path / "root" / "idx" / "mnist").symlink_to(tmp_path)
+    g = load_dataset("mnist", tmp_path / "root", k=2)
+    assert g.n_nodes == 5 and g.n_edges > 0
+    with pytest.raises(MissingDataError, match="Download them from the MNIST page"):
+        load_dataset("mnist", tmp_path / "elsewhere")

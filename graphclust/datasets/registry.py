@@ -379,20 +379,20 @@ register(DatasetSpec("mnist-test", "MNIST test split 28x28 with a k-NN graph (k=
 
 
 _FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-_FASHION = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-            "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+_IDX_PARTS = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+              "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
 
 
-def _fashion_files(parts: tuple[str, ...]) -> tuple[RemoteFile, ...]:
-    return tuple(RemoteFile(f"idx/fashion_mnist/{name}") for part in parts
-                 for name in _FASHION[part])
+def _idx_files(folder: str, parts: tuple[str, ...]) -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(f"idx/{folder}/{name}") for part in parts
+                 for name in _IDX_PARTS[part])
 
 
-def _make_fashion_loader(name: str, parts: tuple[str, ...]) -> Callable[..., Graph]:
-    """Fashion-MNIST (Xiao, Rasul, Vollgraf 2017) from the IDX files: under the data root
-    (``idx/fashion_mnist/``), else where Debian's ``dataset-fashion-mnist`` puts them, else
-    from ``path=`` (a folder holding the four ``*-ubyte.gz`` files). ``k=0`` skips the
-    k-NN graph (an empty adjacency) for methods that read the features alone."""
+def _make_idx_loader(name: str, how_to_get: str) -> Callable[..., Graph]:
+    """Images in MNIST's IDX layout (image and label files per split): under the data root,
+    else in the spec's ``system_dir`` (a Debian data package), else from ``path=`` (a folder
+    holding the ``*-ubyte.gz`` files). ``k=0`` skips the k-NN graph (an empty adjacency) for
+    methods that read the features alone. Pixels are scaled to [0, 1]."""
 
     def load(root: Path, download: bool = True, k: int = 10, metric: str = "cosine",
              path: str | os.PathLike[str] | None = None) -> Graph:
@@ -407,12 +407,13 @@ def _make_fashion_loader(name: str, parts: tuple[str, ...]) -> Callable[..., Gra
         else:
             paths = spec.local_files(root)
         if paths is None:
+            where = root / Path(spec.files[0].path).parent
             raise MissingDataError(
-                f"Dataset {name!r} needs the Fashion-MNIST IDX files "
+                f"Dataset {name!r} needs the IDX files "
                 f"({', '.join(Path(f.path).name for f in spec.files)}), found neither under the "
-                f"data root ({root / 'idx/fashion_mnist'}) nor in {_FASHION_DIR}. Install them "
-                "with 'apt-get install dataset-fashion-mnist' (Debian), or put them under the "
-                "data root, or pass path= to a folder that holds them."
+                f"data root ({where})" + (f" nor in {spec.system_dir}" if spec.system_dir else "")
+                + f". {how_to_get}, or put them under the data root, or pass path= to a folder "
+                "that holds them."
             )
         images = [read_idx(p) for p in paths[0::2]]
         labels = [read_idx(p) for p in paths[1::2]]
@@ -430,15 +431,22 @@ def _make_fashion_loader(name: str, parts: tuple[str, ...]) -> Callable[..., Gra
     return load
 
 
-for _fname, _parts, _fdesc, _n in (
-    ("fashion-mnist", ("train", "test"), "Fashion-MNIST, all 70,000 images 28x28 (train + test)",
-     70000),
-    ("fashion-mnist-test", ("test",), "Fashion-MNIST test split, 10,000 images 28x28", 10000),
+_GET_FASHION = "Install them with 'apt-get install dataset-fashion-mnist' (Debian)"
+for _fname, _folder, _parts, _fdesc, _n, _sys, _get in (
+    ("fashion-mnist", "fashion_mnist", ("train", "test"),
+     "Fashion-MNIST, all 70,000 images 28x28 (train + test); Debian dataset-fashion-mnist",
+     70000, _FASHION_DIR, _GET_FASHION),
+    ("fashion-mnist-test", "fashion_mnist", ("test",),
+     "Fashion-MNIST test split, 10,000 images 28x28; Debian dataset-fashion-mnist", 10000,
+     _FASHION_DIR, _GET_FASHION),
+    ("mnist", "mnist", ("train", "test"),
+     "MNIST, all 70,000 images 28x28 (train + test). Not in the shared data: unverified", 70000,
+     None, "Download them from the MNIST page (train- and t10k- images and labels)"),
 ):
-    register(DatasetSpec(_fname, _fdesc + "; Debian package dataset-fashion-mnist",
-                         _fashion_files(_parts), _make_fashion_loader(_fname, _parts),
+    register(DatasetSpec(_fname, _fdesc, _idx_files(_folder, _parts),
+                         _make_idx_loader(_fname, _get),
                          {"nodes": _n, "edges": None, "features": 784, "classes": 10},
-                         system_dir=_FASHION_DIR))
+                         system_dir=_sys))
 
 
 # ---------------------------------------------------------------- embedded
