@@ -172,7 +172,10 @@ def test_every_reader_reads_its_valid_files(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # damaged headers are reported so
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI runs the same 150 cases every time (a random run found the tocsr crash that
+# graphfiles._checked now prevents; explore more with HYPOTHESIS_PROFILE-free local runs)
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(KINDS), which=st.integers(0, 2),
        how=st.sampled_from(["cut", "flip", "text-nan", "text-inf", "text-dup", "text-id",
                             "text-out-of-range"]),
@@ -194,3 +197,17 @@ def test_damaged_files_give_a_graph_or_a_value_error_naming_the_file(tmp_path, k
     except zipfile.BadZipFile as e:  # pragma: no cover - the failure this test looks for
         pytest.fail(f"{kind}/{how}: a BadZipFile escaped: {e}")
     assert g.n_nodes > 0 and np.isfinite(g.adjacency.data).all()
+
+
+def test_a_mat_file_that_crashes_scipys_reader_is_a_value_error(tmp_path):
+    # byte 145 of this file XOR 0xff: SciPy's loadmat then dies with a segmentation fault
+    # inside read_var_array (the damaged sparse variable's sizes); read in a child process,
+    # it is a ValueError naming the file, and this process lives on
+    b = io.BytesIO()
+    savemat(b, {"W": sp.csr_matrix(A), "fea": sp.csr_matrix(X), "gnd": np.arange(4).reshape(-1, 1)})
+    data = bytearray(b.getvalue())
+    data[145] ^= 0xFF
+    p = tmp_path / "crash.mat"
+    p.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"crash\.mat: SciPy's MATLAB reader crashed on this file"):
+        load_graph_file(p)

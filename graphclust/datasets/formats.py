@@ -52,12 +52,34 @@ def read_label_txt(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: expected one integer label per line ({exc}).") from None
 
 
-def read_mat(path: Path) -> dict[str, Any]:
-    """MATLAB 5 .mat (not v7.3/HDF5) via SciPy; 2-D (n, 1) label vectors come back as is."""
+def _loadmat(path: Path) -> dict[str, Any]:
     from scipy.io import loadmat
 
+    return {k: v for k, v in loadmat(path).items() if not k.startswith("__")}
+
+
+def read_mat(path: Path, *, isolated: bool = False) -> dict[str, Any]:
+    """MATLAB 5 .mat (not v7.3/HDF5) via SciPy; 2-D (n, 1) label vectors come back as is.
+
+    ``isolated=True`` reads it in a forked child process: SciPy's MATLAB reader trusts the
+    sizes written in the file, and a damaged sparse variable crashed the whole process
+    (a segmentation fault in ``read_var_array``, found by fuzzing); a user's file is read so,
+    and a crash becomes a ValueError naming it. The registered datasets' files are read
+    in-process.
+    """
     try:
-        return {k: v for k, v in loadmat(path).items() if not k.startswith("__")}
+        if not isolated:
+            return _loadmat(path)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
+                return ex.submit(_loadmat, path).result()
+        except BrokenProcessPool:
+            raise ValueError(f"{path}: SciPy's MATLAB reader crashed on this file; it is "
+                             "damaged (cut short or with wrong sizes inside).") from None
     except NotImplementedError:
         raise ValueError(
             f"{path}: MATLAB v7.3 (HDF5) files are not supported; re-save with "

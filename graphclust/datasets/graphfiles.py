@@ -55,6 +55,24 @@ TRIPLET = ("_adj.npy", "_feat.npy", "_label.npy")
 _READ_ERRORS = (Exception,)
 
 
+def _checked(m: Any, where: Path, what: str) -> Any:
+    """A sparse matrix from a file, its index arrays fully checked before any conversion:
+    SciPy's C routines trust them, and a damaged file (an index past the shape, a broken
+    indptr) crashed the process in ``tocsr`` instead of raising (found by the fuzz test)."""
+    if sp.issparse(m):
+        if not hasattr(m, "check_format"):
+            m = m.tocoo()
+            if m.nnz and (m.row.min() < 0 or m.col.min() < 0 or m.row.max() >= m.shape[0]
+                          or m.col.max() >= m.shape[1]):
+                raise FileFormatError(f"{where}: the {what} has indices outside its shape.")
+            return m
+        try:
+            m.check_format(full_check=True)
+        except (ValueError, TypeError, IndexError, OverflowError) as e:
+            raise FileFormatError(f"{where}: the {what} is a damaged sparse matrix ({e}).") from None
+    return m
+
+
 def _unrecognised(path: Path, keys: Any) -> FileFormatError:
     return FileFormatError(
         f"{path}: not a graph file this reader knows; it holds {sorted(keys)}. Layouts "
@@ -69,9 +87,10 @@ def _csr(f: Any, prefix: str, sep: str, path: Path) -> sp.csr_matrix:
     if len(shape) != 2 or min(shape) < 0:
         raise FileFormatError(f"{path}: {prefix}{sep}shape must be two sizes but is {shape}.")
     try:
-        return sp.csr_matrix((data, indices, indptr), shape=shape)
+        m = sp.csr_matrix((data, indices, indptr), shape=shape)
     except (ValueError, TypeError, IndexError) as e:
         raise FileFormatError(f"{path}: {prefix} is not a valid CSR matrix ({e}).") from None
+    return _checked(m, path, prefix)
 
 
 def read_graph_npz(path: Path) -> tuple[Any, Any, Any]:
@@ -118,7 +137,7 @@ def _read_triplet(prefix: Path) -> tuple[Any, Any, Any]:
 def _read_mat(path: Path) -> tuple[Any, Any, Any]:
     from .formats import read_mat
 
-    mat = read_mat(path)
+    mat = read_mat(path, isolated=True)
     pick = lambda names: next((mat[k] for k in names if k in mat), None)  # noqa: E731
     a, x, y = pick(MAT_ADJ), pick(MAT_FEAT), pick(MAT_LABEL)
     if a is None and x is None:
@@ -127,6 +146,7 @@ def _read_mat(path: Path) -> tuple[Any, Any, Any]:
 
 
 def _adjacency(a: Any, path: Path) -> sp.csr_matrix:
+    a = _checked(a, path, "adjacency")
     if not sp.issparse(a):
         a = np.asarray(a)
         if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
@@ -158,6 +178,7 @@ def load_graph_file(path: str | Path, *, k: int = 10, name: str | None = None) -
         else:
             raise FileFormatError(f"{path}: unknown extension {path.suffix!r}; layouts "
                                   "accepted: " + "; ".join(LAYOUTS) + ".")
+        x = _checked(x, where, "feature matrix")
         if x is not None and not sp.issparse(x):
             x = np.asarray(x)
             if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
