@@ -192,7 +192,7 @@ def load_graph_file(path: str | Path, *, k: int = 10, name: str | None = None) -
             if not 1 <= k < n:
                 raise FileFormatError(f"{where}: no adjacency, and a {k}-NN graph needs more "
                                       f"than {k} rows but the features have {n}.")
-            adjacency = knn_graph(np.asarray(x.toarray() if sp.issparse(x) else x, np.float32), k)
+            adjacency = knn_graph(x, k)  # knn_graph densifies sparse features itself
         else:
             adjacency = _adjacency(a, where)
         if x is None:

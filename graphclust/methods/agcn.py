@@ -244,10 +244,7 @@ class AGCN(AutoencoderMethod):
         norm = gcn_norm if self.adj_norm == "sym" else row_norm
         a = FixedMatrix(to_torch(norm(graph.adjacency), device))
         feats = graph.features
-        x_dense = torch.as_tensor(
-            np.asarray(feats.toarray() if sp.issparse(feats) else feats, dtype=np.float32),
-            device=device,
-        )
+        x_dense = torch.as_tensor(graph.dense_features(), device=device)
         # sparse first layers when the features are (binary bag-of-words: ACM 4.5% dense);
         # otherwise the dense reconstruction target serves as the input too
         density = float(torch.count_nonzero(x_dense)) / max(1, x_dense.numel())

@@ -26,7 +26,6 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.mixture import GaussianMixture
 from torch import nn
@@ -144,9 +143,7 @@ class VaDE(AutoencoderMethod):
 
     # ------------------------------------------------------------------ pieces
     def _features(self, graph: Graph, device: torch.device) -> torch.Tensor:
-        x = graph.features
-        x = x.toarray() if sp.issparse(x) else np.asarray(x)
-        return torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
+        return torch.as_tensor(graph.dense_features(), device=device)
 
     def _resolve_likelihood(self, x: torch.Tensor) -> str:
         if self.likelihood != "auto":
