@@ -227,12 +227,22 @@ def run(args: argparse.Namespace) -> int:
             continue
         if "dataset" in row and args.datasets and row["dataset"] not in args.datasets:
             continue  # --datasets restricts rows that name their dataset too
-        datasets = [row["dataset"]] if "dataset" in row else (args.datasets or spec["datasets"])
+        if "dataset" in row:
+            datasets = [row["dataset"]]
+        elif "datasets" in row:  # a row's own list, still narrowed by --datasets
+            datasets = [d for d in row["datasets"] if not args.datasets or d in args.datasets]
+        else:
+            datasets = args.datasets or spec["datasets"]
         # TOML has no null: a row names the parameters it sets to None in ``none``
         params = {**row.get("params", {}), **{k: None for k in row.get("none", [])}}
         for ds in datasets:
-            jobs.append((row["label"], row["method"], ds, params,
-                         paper_numbers(args.table, row, ds), row.get("dataset_kwargs", {})))
+            try:
+                jobs.append((row["label"], row["method"], ds, params,
+                             paper_numbers(args.table, row, ds), row.get("dataset_kwargs", {}),
+                             row_seeds(args.table, row, args.seeds)))
+            except ValueError as e:
+                print(f"graphclust: error: {e}", file=sys.stderr)
+                return 2
     try:
         previous = load_previous(args.out, args.table) if args.resume else {}
     except ValueError as e:
@@ -250,11 +260,11 @@ def run(args: argparse.Namespace) -> int:
     reused = 0
     entries: list[dict[str, Any]] = []
     md = ""
-    for label, method, ds, params, paper, ds_kwargs in jobs:
+    for label, method, ds, params, paper, ds_kwargs, n_seeds in jobs:
         entry = {"row": label, "method": method, "dataset": ds, "params": params,
-                 "paper": paper, "runs": []}
+                 "paper": paper, "runs": [], "seeds": n_seeds}
         entries.append(entry)
-        for seed in range(args.seeds):
+        for seed in range(n_seeds):
             key = _run_key(label, ds, params, seed)
             if key in previous:
                 r, how = previous[key], " (reused)"
@@ -288,6 +298,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def row_seeds(table: str, row: dict[str, Any], seeds: int) -> int:
+    """Seeds 0..n-1 of a row: ``--seeds``, capped by the row's own ``seeds`` (a protocol that
+    asks fewer seeds of some rows, e.g. 10 for the headline rows and 5 for the rest)."""
+    cap = row.get("seeds", seeds)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ValueError(f"table {table!r}, row {row.get('label')!r}: seeds must be a positive "
+                         f"int but got {cap!r}.")
+    return min(cap, seeds)
+
+
 def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
            reused: int) -> list[str]:
     """The markdown table of ``entries`` (one per row x dataset); a row still running
@@ -303,7 +323,10 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
     oracle_lines: list[str] = []
     for e in entries:
         runs, paper = e["runs"], e["paper"]
-        label = e["row"] + ("" if len(runs) == seeds else f" ({len(runs)} of {seeds} seeds so far)")
+        want = e.get("seeds", seeds)
+        label = e["row"] + ("" if len(runs) == want else f" ({len(runs)} of {want} seeds so far)")
+        if want < seeds and len(runs) == want:
+            label += f" ({want} seeds)"
         cells = []
         for j, m in enumerate(metrics):
             ours = [r[m] for r in runs if m in r]

@@ -1,6 +1,7 @@
 """k-nearest-neighbour graphs for feature-only data (images, tabular data).
 
-The neighbours are found by blocked matrix products with a running top-k in torch,
+The neighbours are found by blocked matrix products with a top-k per block in torch
+(:func:`knn_indices`, which DGG's neighbour search uses too),
 so memory stays O(block x N + N k) and 70,000 points take seconds to a minute on two
 cores; scikit-learn's ``kneighbors_graph`` is exact too but materialises far larger
 distance blocks for cosine/heat and is several times slower here.
@@ -15,9 +16,49 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["knn_graph"]
+__all__ = ["knn_graph", "knn_indices"]
 
 log = logging.getLogger(__name__)
+
+
+def knn_indices(
+    features: Any,
+    k: int,
+    *,
+    metric: Literal["euclidean", "cosine"] = "euclidean",
+    block_size: int = 2048,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest other points of every point, exactly: (indices (N, k) int64, scores
+    (N, k)), nearest first.
+
+    ``scores`` are minus the squared Euclidean distance, or the cosine similarity. Blocked
+    matrix products with a top-k per block: memory O(block_size x N + N k), cost N^2 F
+    multiply-adds (the floor of an exact search). A point is never its own neighbour;
+    duplicates of it may be.
+    """
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"metric must be 'euclidean' or 'cosine' but got {metric!r}.")
+    x_np = features.toarray() if sp.issparse(features) else np.asarray(features)
+    if x_np.ndim != 2:
+        raise ValueError(f"Expected features of shape (N, F) but got shape {x_np.shape}.")
+    n = x_np.shape[0]
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1 or k >= n:
+        raise ValueError(f"k must be an integer in [1, N-1] = [1, {n - 1}] but got {k!r}.")
+    x = torch.as_tensor(np.ascontiguousarray(x_np), dtype=torch.float32)
+    if metric == "cosine":
+        x = torch.nn.functional.normalize(x, dim=1)
+    sq = (x * x).sum(1)
+    idx = torch.empty(n, int(k), dtype=torch.int64)
+    score = torch.empty(n, int(k))
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        s = x[start:stop] @ x.T  # (B, N)
+        if metric == "euclidean":
+            s = 2 * s - sq[start:stop, None] - sq[None, :]  # -||xi - xj||^2
+        s[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
+        v, i = torch.topk(s, int(k), dim=1)
+        idx[start:stop], score[start:stop] = i, v
+    return idx, score
 
 
 def knn_graph(
@@ -52,26 +93,9 @@ def knn_graph(
     """
     if metric not in ("cosine", "heat"):
         raise ValueError(f"metric must be 'cosine' or 'heat' but got {metric!r}.")
-    x_np = features.toarray() if sp.issparse(features) else np.asarray(features)
-    if x_np.ndim != 2:
-        raise ValueError(f"Expected features of shape (N, F) but got shape {x_np.shape}.")
-    n = x_np.shape[0]
-    if not isinstance(k, (int, np.integer)) or k < 1 or k >= n:
-        raise ValueError(f"k must be an integer in [1, N-1] = [1, {n - 1}] but got {k!r}.")
-    x = torch.as_tensor(np.ascontiguousarray(x_np), dtype=torch.float32)
-    if metric == "cosine":
-        x = torch.nn.functional.normalize(x, dim=1)
-    sq = (x * x).sum(1)
-    idx = torch.empty(n, k, dtype=torch.int64)
-    score = torch.empty(n, k)
-    for start in range(0, n, block_size):
-        stop = min(start + block_size, n)
-        s = x[start:stop] @ x.T  # (B, N)
-        if metric == "heat":
-            s = 2 * s - sq[start:stop, None] - sq[None, :]  # -||xi - xj||^2
-        s[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
-        v, i = torch.topk(s, k, dim=1)
-        idx[start:stop], score[start:stop] = i, v
+    idx, score = knn_indices(features, k, metric="cosine" if metric == "cosine" else "euclidean",
+                             block_size=block_size)
+    n = idx.shape[0]
     rows = np.repeat(np.arange(n), k)
     cols = idx.numpy().ravel()
     if weighted:

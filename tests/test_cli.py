@@ -216,7 +216,8 @@ def test_bench_tables_trace_every_paper_number():
         assert "paper" not in spec, f"{name}: paper numbers belong to rows, by dataset"
         for row in spec["rows"]:
             assert row["method"] in METHODS and "label" in row, name
-            datasets = [row["dataset"]] if "dataset" in row else spec["datasets"]
+            datasets = ([row["dataset"]] if "dataset" in row
+                        else row.get("datasets", spec.get("datasets")))
             for ds in datasets:
                 paper = paper_numbers(name, row, ds)
                 if paper is not None:
@@ -414,6 +415,30 @@ def test_bench_datasets_skips_rows_fixed_to_other_datasets(tmp_path, monkeypatch
     args = ["bench", "t", "--seeds", "1", "--out", str(tmp_path), "--datasets", "acm", "cite"]
     assert main(args) == 0
     assert seen == ["acm", "cite"]
+
+
+def test_bench_rows_cap_their_seeds_and_list_their_datasets(tmp_path, monkeypatch, capsys):
+    """Issue 23's protocol: 10 seeds for the headline rows, 5 for the rest, in one table."""
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "datasets": ["acm", "dblp", "cite"], "rows": [
+        {"label": "a", "method": "kmeans", "dataset": "acm"},
+        {"label": "b", "method": "kmeans", "datasets": ["dblp", "cite"], "seeds": 2}]}}
+    seen = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
+        seen.append((ds, seed))
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    assert main(["bench", "t", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    assert seen == [("acm", 0), ("acm", 1), ("acm", 2), ("dblp", 0), ("dblp", 1),
+                    ("cite", 0), ("cite", 1)]
+    assert "| b (2 seeds) | dblp |" in capsys.readouterr().out
+    table["t"]["rows"][1]["seeds"] = 0
+    assert main(["bench", "t", "--seeds", "3", "--out", str(tmp_path / "x")]) == 2
+    assert "seeds must be a positive int but got 0" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ defects of the review

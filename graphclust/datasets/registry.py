@@ -29,7 +29,7 @@ from .formats import (
     read_usps_h5,
 )
 from .planetoid import PLANETOID_PARTS, load_planetoid
-from .synthetic import load_digits_graph, make_csbm
+from .synthetic import load_digits_graph, make_csbm, make_moons
 
 __all__ = ["DatasetSpec", "REGISTRY", "register", "list_datasets", "load_dataset", "dataset_info"]
 
@@ -458,11 +458,18 @@ def _load_csbm(root: Path, download: bool = True, **params: Any) -> Graph:
     return make_csbm(**params)
 
 
+def _load_moons(root: Path, download: bool = True, **params: Any) -> Graph:
+    return make_moons(**params)
+
+
 register(DatasetSpec("digits", "scikit-learn's bundled 8x8 digits with a k-NN graph (k=10); offline",
                      (), _load_digits, {"nodes": 1797, "edges": None, "features": 64, "classes": 10},
                      embedded=True))
 register(DatasetSpec("csbm", "generated contextual stochastic block model; offline",
                      (), _load_csbm, {"nodes": 2000, "edges": None, "features": 100, "classes": 5},
+                     embedded=True))
+register(DatasetSpec("moons", "generated two interleaved half circles in 2-D (DGG's Fig. 1); offline",
+                     (), _load_moons, {"nodes": 4000, "edges": 0, "features": 2, "classes": 2},
                      embedded=True))
 
 

@@ -2,8 +2,10 @@
 
 from graphclust.base import BaseGraphClusterer
 
+from .ae_cluster import AutoencoderClusters
 from .agcn import AGCN
 from .baselines import KMeansFeatures, SpectralGraph
+from .dgg import DGG
 from .dgi import DGI
 from .gmim import GMIM
 from .vade import VaDE
@@ -15,6 +17,8 @@ METHODS: dict[str, type[BaseGraphClusterer]] = {
     "kmeans": KMeansFeatures,
     "spectral": SpectralGraph,
     "vade": VaDE,
+    "dgg": DGG,
+    "ae": AutoencoderClusters,
 }
 
-__all__ = ["AGCN", "DGI", "GMIM", "METHODS", "KMeansFeatures", "SpectralGraph", "VaDE"]
+__all__ = ["AGCN", "AutoencoderClusters", "DGG", "DGI", "GMIM", "METHODS", "KMeansFeatures", "SpectralGraph", "VaDE"]

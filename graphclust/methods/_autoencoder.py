@@ -1,17 +1,20 @@
 """The parameter block and the pre-training step of the methods that start from an
-autoencoder d-w_1-...-w_l (AGCN, VaDE, and DGG to come): its widths, and the mini-batch
-reconstruction training that comes before the clustering phase, through the base loop."""
+autoencoder d-w_1-...-w_l (AGCN, VaDE, DGG, the autoencoder baselines): its widths, and the
+mini-batch reconstruction training that comes before the clustering phase, through the base
+loop; for the generative ones (VaDE, DGG, baselines) also the likelihood p(x|z)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
 from graphclust.base import (
     BaseGraphClusterer,
+    check_choice,
     check_positive_float,
     check_positive_int,
     minibatches,
@@ -19,8 +22,9 @@ from graphclust.base import (
 from graphclust.graph import Graph
 from graphclust.nn.autoencoder import Autoencoder
 from graphclust.nn.sparse import bf16_autocast
+from graphclust.nn.vae import bernoulli_log_likelihood, gaussian_log_likelihood
 
-__all__ = ["AutoencoderMethod"]
+__all__ = ["AutoencoderMethod", "LikelihoodAutoencoderMethod"]
 
 #: ``loss(target batch (B, D), reconstruction (B, D)) -> scalar``
 ReconstructionLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -81,3 +85,62 @@ class AutoencoderMethod(BaseGraphClusterer):
 
         self._train("pretrain", ae, step, n_epochs=self.pretrain_epochs, lr=self.pretrain_lr,
                     batches=lambda epoch: minibatches(n, self.batch_size, generator, device))
+
+
+Likelihood = Literal["auto", "bernoulli", "gaussian"]
+
+
+@dataclass(repr=False, eq=False)
+class LikelihoodAutoencoderMethod(AutoencoderMethod):
+    """Methods whose autoencoder is the decoder of a likelihood p(x|z) (VaDE, DGG, and the
+    autoencoder baselines beside them, which share their pre-training exactly):
+
+    likelihood : {"auto", "bernoulli", "gaussian"}, default "auto"
+        p(x|z); "auto" is Bernoulli when every feature lies in [0, 1] (pixels), else a
+        unit-variance Gaussian.
+    pretrain_noise : float, default 0.2
+        Denoising pre-training: the fraction of inputs zeroed per sample (masking noise).
+    """
+
+    _: KW_ONLY
+    likelihood: Likelihood = "auto"
+    pretrain_noise: float = 0.2
+
+    def _check_params(self, graph: Graph) -> None:
+        super()._check_params(graph)
+        check_choice("likelihood", self.likelihood, ("auto", "bernoulli", "gaussian"))
+        check_positive_float("pretrain_noise", self.pretrain_noise, allow_zero=True)
+        if self.pretrain_noise >= 1:
+            raise ValueError(f"pretrain_noise is the fraction of inputs zeroed, in [0, 1), "
+                             f"but got {self.pretrain_noise!r}.")
+
+    def _features(self, graph: Graph, device: torch.device) -> torch.Tensor:
+        return torch.as_tensor(graph.dense_features(), device=device)
+
+    def _resolve_likelihood(self, x: torch.Tensor) -> str:
+        if self.likelihood != "auto":
+            if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
+                raise ValueError("likelihood='bernoulli' needs features in [0, 1] but they span "
+                                 f"[{float(x.min()):g}, {float(x.max()):g}]; scale them or use "
+                                 "likelihood='gaussian'.")
+            return str(self.likelihood)
+        return "bernoulli" if bool(x.min() >= 0) and bool(x.max() <= 1) else "gaussian"
+
+    def _log_likelihood(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) (N,) from the decoder output (logits or mean)."""
+        if self.likelihood_ == "bernoulli":
+            return bernoulli_log_likelihood(x, out)
+        return gaussian_log_likelihood(x, out)
+
+    def _pretrained(self, graph: Graph, device: torch.device, rng: np.random.Generator
+                    ) -> tuple[torch.Tensor, torch.Generator, Autoencoder]:
+        """(features (N, D), the run's torch generator, the autoencoder pre-trained as a
+        denoising autoencoder on -log p(x|z))."""
+        x = self._features(graph, device)
+        self.likelihood_ = self._resolve_likelihood(x)
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        ae = Autoencoder(graph.n_features, [int(w) for w in self.widths]).to(device)
+        self._pretrain_autoencoder(
+            ae, x, lambda batch, out: -self._log_likelihood(batch, out).mean(), gen,
+            masking=float(self.pretrain_noise))
+        return x, gen, ae

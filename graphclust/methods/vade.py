@@ -23,25 +23,20 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
 from torch import nn
 
-from graphclust.base import check_choice, check_positive_float, check_positive_int, minibatches
+from graphclust.base import check_positive_float, check_positive_int, minibatches
 from graphclust.graph import Graph
-from graphclust.methods._autoencoder import AutoencoderMethod
-from graphclust.nn.autoencoder import Autoencoder
+from graphclust.methods._autoencoder import LikelihoodAutoencoderMethod
 from graphclust.nn.vae import (
     GaussianEncoder,
     MixturePrior,
-    bernoulli_log_likelihood,
-    categorical_terms,
-    expected_log_gaussian,
-    gaussian_entropy,
-    gaussian_log_likelihood,
+    mixture_elbo,
     mixture_log_responsibilities,
     mixture_responsibilities,
     reparameterize,
@@ -50,9 +45,6 @@ from graphclust.nn.vae import (
 __all__ = ["VaDE", "CollapseWarning"]
 
 log = logging.getLogger(__name__)
-
-Likelihood = Literal["auto", "bernoulli", "gaussian"]
-
 
 class CollapseWarning(UserWarning):
     """A clustering ended with fewer non-empty clusters than asked for."""
@@ -71,7 +63,7 @@ def warn_if_collapsed(name: str, labels: np.ndarray, n_clusters: int) -> int:
 
 
 @dataclass(repr=False, eq=False)
-class VaDE(AutoencoderMethod):
+class VaDE(LikelihoodAutoencoderMethod):
     """Gaussian-mixture VAE clustering of the node features (the graph is not used).
 
     Parameters
@@ -80,12 +72,11 @@ class VaDE(AutoencoderMethod):
     widths, pretrain_lr, batch_size : default (500, 500, 2000, 10), 0.001, 256
         See :class:`~graphclust.methods._autoencoder.AutoencoderMethod` (paper and code:
         d-500-500-2000-10, the last width the latent size).
-    likelihood : {"auto", "bernoulli", "gaussian"}, default "auto"
-        p(x|z); "auto" is Bernoulli when every feature lies in [0, 1] (pixels), else a
-        unit-variance Gaussian.
-    pretrain_epochs, pretrain_noise : default 50, 0.2
-        Denoising-autoencoder pre-training: epochs, masking noise (the fraction of inputs
-        zeroed per sample).
+    likelihood, pretrain_noise : default "auto", 0.2
+        p(x|z) and the denoising pre-training's masking noise: see
+        :class:`~graphclust.methods._autoencoder.LikelihoodAutoencoderMethod`.
+    pretrain_epochs : int, default 50
+        Epochs of the denoising-autoencoder pre-training.
     n_epochs : int, default 100
         VaDE epochs (the authors run 300 on MNIST's 70k images).
     lr, lr_step, lr_gamma : default 0.002, 10, 0.9
@@ -113,8 +104,6 @@ class VaDE(AutoencoderMethod):
     n_clusters: int = 10
     _: KW_ONLY
     pretrain_epochs: int = 50
-    likelihood: Likelihood = "auto"
-    pretrain_noise: float = 0.2
     n_epochs: int = 100
     lr: float = 0.002
     lr_step: int = 10
@@ -130,36 +119,13 @@ class VaDE(AutoencoderMethod):
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
-        check_choice("likelihood", self.likelihood, ("auto", "bernoulli", "gaussian"))
         for name in ("lr_step", "n_init"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("n_epochs", self.n_epochs, minimum=0)
         for name in ("lr", "lr_gamma", "init_var", "min_var"):
             check_positive_float(name, getattr(self, name))
-        check_positive_float("pretrain_noise", self.pretrain_noise, allow_zero=True)
-        if self.pretrain_noise >= 1:
-            raise ValueError(f"pretrain_noise is the fraction of inputs zeroed, in [0, 1), "
-                             f"but got {self.pretrain_noise!r}.")
 
     # ------------------------------------------------------------------ pieces
-    def _features(self, graph: Graph, device: torch.device) -> torch.Tensor:
-        return torch.as_tensor(graph.dense_features(), device=device)
-
-    def _resolve_likelihood(self, x: torch.Tensor) -> str:
-        if self.likelihood != "auto":
-            if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
-                raise ValueError("likelihood='bernoulli' needs features in [0, 1] but they span "
-                                 f"[{float(x.min()):g}, {float(x.max()):g}]; scale them or use "
-                                 "likelihood='gaussian'.")
-            return str(self.likelihood)
-        return "bernoulli" if bool(x.min() >= 0) and bool(x.max() <= 1) else "gaussian"
-
-    def _log_likelihood(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """log p(x|z) (N,) from the decoder output (logits or mean)."""
-        if self.likelihood_ == "bernoulli":
-            return bernoulli_log_likelihood(x, out)
-        return gaussian_log_likelihood(x, out)
-
     def _elbo(self, x: torch.Tensor, encoder: GaussianEncoder, prior: MixturePrior,
               gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(ELBO per sample (N,), log p(x|z) per sample (N,)), VaDE eq. 17."""
@@ -168,9 +134,7 @@ class VaDE(AutoencoderMethod):
         recon = self._log_likelihood(x, encoder.decode(z))
         params = prior.params()
         log_gamma = mixture_log_responsibilities(z, params)  # (N, K), q(c|x) = p(c|z)
-        elbo = (recon + (log_gamma.exp() * expected_log_gaussian(mu, logvar, params)).sum(1)
-                + categorical_terms(log_gamma, prior.log_weights()) + gaussian_entropy(logvar))
-        return elbo, recon
+        return mixture_elbo(recon, mu, logvar, log_gamma, params, prior.log_weights()), recon
 
     def _init_prior(self, codes: np.ndarray, prior: MixturePrior, rng: np.random.Generator,
                     device: torch.device) -> None:
@@ -184,28 +148,14 @@ class VaDE(AutoencoderMethod):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        x = self._features(graph, device)
-        self.likelihood_ = self._resolve_likelihood(x)
-        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        ae = Autoencoder(graph.n_features, [int(w) for w in self.widths]).to(device)
-        self._pretrain_autoencoder(  # step 1
-            ae, x, lambda batch, out: -self._log_likelihood(batch, out).mean(), gen,
-            masking=float(self.pretrain_noise))
+        x, gen, ae = self._pretrained(graph, device, rng)  # step 1
         encoder = GaussianEncoder(ae, init_var=self.init_var).to(device)
         prior = MixturePrior(self.n_clusters, int(self.widths[-1]), min_var=self.min_var).to(device)
         with torch.no_grad():
             codes = ae.encode(x)[-1].cpu().numpy()
         self._init_prior(codes, prior, rng, device)  # step 2
         model = nn.ModuleDict({"encoder": encoder, "prior": prior})
-        n = x.shape[0]
-
-        def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            elbo, recon = self._elbo(x.index_select(0, idx), encoder, prior, gen)
-            return -elbo.mean(), {"elbo": elbo.mean(), "recon": recon.mean()}
-
-        self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,  # step 3
-                    batches=lambda epoch: minibatches(n, self.batch_size, gen, device),
-                    lr_schedule="step", lr_step=self.lr_step, lr_gamma=self.lr_gamma)
+        self._joint(graph, x, model, gen, rng)  # step 3
         model.eval()
         self.model_ = model
         self.device_ = device
@@ -216,15 +166,33 @@ class VaDE(AutoencoderMethod):
         params = prior.params()
         self.weights_, self.means_, self.variances_ = (
             p.detach().cpu().numpy() for p in (params.weights, params.means, params.variances))
-        self.n_nonempty_ = warn_if_collapsed("VaDE", self.labels_, self.n_clusters)
+        self.n_nonempty_ = warn_if_collapsed(type(self).__name__, self.labels_, self.n_clusters)
+
+    def _joint(self, graph: Graph, x: torch.Tensor, model: nn.ModuleDict, gen: torch.Generator,
+               rng: np.random.Generator) -> None:
+        """Step 3: mini-batch Adam on the negative ELBO (``model``: encoder and prior)."""
+        encoder: GaussianEncoder = model["encoder"]  # type: ignore[assignment]
+        prior: MixturePrior = model["prior"]  # type: ignore[assignment]
+
+        def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            elbo, recon = self._elbo(x.index_select(0, idx), encoder, prior, gen)
+            return -elbo.mean(), {"elbo": elbo.mean(), "recon": recon.mean()}
+
+        self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,
+                    batches=lambda epoch: minibatches(x.shape[0], self.batch_size, gen, x.device),
+                    lr_schedule="step", lr_step=self.lr_step, lr_gamma=self.lr_gamma)
+
+    def _responsibilities(self, mu: torch.Tensor) -> torch.Tensor:
+        """q(c | x) at z = mu(x) (N, K): VaDE's p(c | z)."""
+        prior: MixturePrior = self.model_["prior"]  # type: ignore[assignment]
+        return mixture_responsibilities(mu, prior.params())
 
     def _assign(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(p(c | z = mu(x)) (N, K), mu(x) (N, M)) with the fitted model."""
+        """(q(c | z = mu(x)) (N, K), mu(x) (N, M)) with the fitted model."""
         encoder: GaussianEncoder = self.model_["encoder"]  # type: ignore[assignment]
-        prior: MixturePrior = self.model_["prior"]  # type: ignore[assignment]
         with torch.no_grad():
             mu, _ = encoder(x)
-            resp = mixture_responsibilities(mu, prior.params())
+            resp = self._responsibilities(mu)
         return resp.cpu().numpy(), mu.cpu().numpy()
 
     def _other(self, graph: Graph) -> tuple[np.ndarray, np.ndarray]:

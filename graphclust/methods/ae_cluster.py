@@ -1,0 +1,108 @@
+"""Autoencoder baselines: cluster the codes of the same pre-trained autoencoder that VaDE and
+DGG start from.
+
+* ``cluster="kmeans"``: AE + k-means (DEC's and DGG's Table 1 row);
+* ``cluster="gmm"``: AE + GMM (diagonal; VaDE's start, DGG Table 1's "AE+GMM");
+* ``cluster="umap-gmm"``: N2D (McConville, Santos-Rodriguez, Piechocki, Craddock, "N2D:
+  (Not Too) Deep Clustering via Clustering the Local Manifold of an Autoencoded Embedding",
+  ICPR 2020, https://arxiv.org/abs/1908.05968): UMAP of the codes to ``n_clusters``
+  dimensions (``umap_neighbors`` neighbours, min_dist 0), then a full-covariance GMM. Needs
+  the optional extra ``umap-learn`` (``pip install umap-learn``).
+
+Same seed, same autoencoder: the pre-training is VaDE's own code path
+(:class:`~graphclust.methods._autoencoder.LikelihoodAutoencoderMethod`), so a table's rows
+differ only in what follows the autoencoder. The graph is not used.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from graphclust.base import check_choice, check_positive_int
+from graphclust.graph import Graph
+from graphclust.methods._autoencoder import LikelihoodAutoencoderMethod
+
+__all__ = ["AutoencoderClusters"]
+
+
+@dataclass(repr=False, eq=False)
+class AutoencoderClusters(LikelihoodAutoencoderMethod):
+    """Pre-train the autoencoder, then cluster its codes.
+
+    Parameters
+    ----------
+    n_clusters : int, default 10
+    cluster : {"kmeans", "gmm", "umap-gmm"}, default "gmm"
+        What clusters the codes (see the module docstring).
+    widths, pretrain_epochs, pretrain_lr, batch_size, likelihood, pretrain_noise :
+        the autoencoder and its pre-training, as VaDE's (defaults the same: 50 epochs).
+    n_init : int, default 5
+        Restarts of k-means or of the GMM.
+    umap_neighbors : int, default 20
+        UMAP's n_neighbors (N2D: 20 on MNIST).
+
+    Attributes
+    ----------
+    labels_ (N,), embedding_ (N, latent) the autoencoder codes, reduced_ (N, K) the UMAP
+    coordinates (``umap-gmm`` only).
+    """
+
+    uses_graph = False
+
+    n_clusters: int = 10
+    _: KW_ONLY
+    pretrain_epochs: int = 50
+    cluster: Literal["kmeans", "gmm", "umap-gmm"] = "gmm"
+    n_init: int = 5
+    umap_neighbors: int = 20
+
+    @classmethod
+    def get_test_params(cls) -> dict[str, Any]:
+        return dict(widths=(16, 16, 32, 4), pretrain_epochs=3, batch_size=64, n_init=1)
+
+    def _check_params(self, graph: Graph) -> None:
+        super()._check_params(graph)
+        check_choice("cluster", self.cluster, ("kmeans", "gmm", "umap-gmm"))
+        check_positive_int("n_init", self.n_init)
+        check_positive_int("umap_neighbors", self.umap_neighbors, minimum=2)
+        if self.cluster == "umap-gmm":
+            try:
+                import umap  # noqa: F401
+            except ImportError as err:
+                raise ImportError("cluster='umap-gmm' needs the optional extra umap-learn: "
+                                  "pip install umap-learn (or choose cluster='gmm').") from err
+
+    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+        x, _, ae = self._pretrained(graph, device, rng)
+        with torch.no_grad():
+            codes = ae.encode(x)[-1].cpu().numpy()
+        seed = int(rng.integers(2**31))
+        self.embedding_ = codes
+        if self.cluster == "kmeans":
+            model: Any = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
+            points = codes
+        else:
+            points = codes
+            if self.cluster == "umap-gmm":
+                import umap
+
+                reducer = umap.UMAP(n_components=self.n_clusters, n_neighbors=self.umap_neighbors,
+                                    min_dist=0.0, metric="euclidean", random_state=seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "n_jobs overridden by random_state"
+                    points = reducer.fit_transform(codes)
+                self.reduced_ = points
+            model = GaussianMixture(
+                self.n_clusters, n_init=self.n_init, random_state=seed,
+                covariance_type="diag" if self.cluster == "gmm" else "full")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a GMM restart that did not converge is fine
+            self.labels_ = model.fit_predict(points).astype(np.int64)
+        self.model_ = model
