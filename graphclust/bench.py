@@ -30,6 +30,7 @@ import math
 import resource
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,17 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
     if g.n_classes is None:
         raise ValueError(f"dataset {dataset!r} has no labels: a paper table needs them to score.")
     t0 = time.perf_counter()
-    model = cls(n_clusters=g.n_classes, random_state=seed, **params).fit(g)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = cls(n_clusters=g.n_classes, random_state=seed, **params).fit(g)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"seed": seed, "seconds": seconds, "import_seconds": import_seconds,
                            **evaluate(g.labels, model.labels_, adjacency=g.adjacency)}
+    # kept with the run, so a table says which runs collapsed and whether they warned
+    out["clusters_used"] = int(np.unique(model.labels_).size)
+    out["n_clusters"] = int(g.n_classes)
+    out["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught
+                              if not issubclass(w.category, DeprecationWarning)})
     if oracle:
         # the authors' protocol: every metric's maximum over the iterations, each scored
         # against the true labels: an oracle, reported beside the final iteration, never as it
@@ -353,6 +361,15 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
                                        if m in ("acc", "nmi", "ari", "f1")) + " |",
         "|" + "---|" * (2 + 2 * sum(m in ("acc", "nmi", "ari", "f1") for m in metrics)),
         *oracle_lines]
+    collapsed = [f"{e['row']} {e['dataset']} seed {r['seed']}: {r['clusters_used']} of "
+                 f"{r['n_clusters']} clusters used"
+                 + (" (warned)" if any(w.startswith("CollapseWarning") for w in r["warnings"])
+                    else " (NOT warned)")
+                 for e in entries for r in e["runs"]
+                 if "clusters_used" in r and r["clusters_used"] < r["n_clusters"]]
+    if collapsed:
+        lines += ["", "Runs that ended with fewer non-empty clusters than asked for:", "",
+                  *(f"- {c}" for c in collapsed)]
     note = ([] if not reused else
             ["", f"{reused} of these runs {'was' if reused == 1 else 'were'} reused (--resume) from an earlier run of "
              "this command into the same folder; same row, dataset, parameters and seed."])

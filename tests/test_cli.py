@@ -441,6 +441,33 @@ def test_bench_rows_cap_their_seeds_and_list_their_datasets(tmp_path, monkeypatc
     assert "seeds must be a positive int but got 0" in capsys.readouterr().err
 
 
+def test_bench_table_lists_collapsed_runs_and_whether_they_warned(tmp_path, monkeypatch, capsys):
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
+        {"label": "a", "method": "kmeans", "dataset": "acm"}]}}
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
+        warned = ["CollapseWarning: only 2 of 3"] if seed == 0 else []
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0,
+                "clusters_used": 2 if seed < 2 else 3, "n_clusters": 3, "warnings": warned}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    assert main(["bench", "t", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "- a acm seed 0: 2 of 3 clusters used (warned)" in out
+    assert "- a acm seed 1: 2 of 3 clusters used (NOT warned)" in out
+    assert "seed 2:" not in out
+
+
+def test_bench_run_records_clusters_used_and_warnings():
+    from graphclust.bench import one_run
+
+    r = one_run("kmeans", "digits", {"n_init": 1}, 0, 1)
+    assert r["clusters_used"] == r["n_clusters"] == 10 and isinstance(r["warnings"], list)
+
+
 # ------------------------------------------------------------------ defects of the review
 def test_set_random_state_and_device_take_the_place_of_seed_and_device(tmp_path, capsys):
     out = tmp_path / "o"

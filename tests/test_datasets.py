@@ -253,3 +253,36 @@ def test_fashion_mnist_from_a_path_the_system_folder_or_a_clear_message(tmp_path
     assert g.n_nodes == 5 and g.n_edges > 0
     with pytest.raises(MissingDataError, match="Download them from the MNIST page"):
         load_dataset("mnist", tmp_path / "elsewhere")
+
+
+def test_stl10_features_loader_unverified_on_generated_files_of_the_same_shape(tmp_path):
+    from graphclust import load_dataset
+    from graphclust.datasets._files import MissingDataError
+
+    with pytest.raises(MissingDataError, match="ResNet-50 features of STL-10"):
+        load_dataset("stl10-features", root=tmp_path)
+    folder = tmp_path / "stl10_features"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(folder / "features.npy", rng.random((13000, 2048), dtype=np.float32))
+    np.save(folder / "labels.npy", rng.integers(0, 10, 13000))
+    g = load_dataset("stl10-features", root=tmp_path)
+    assert (g.n_nodes, g.n_features, g.n_classes, g.n_edges) == (13000, 2048, 10, 0)
+    np.save(folder / "labels.npy", rng.random(13000))
+    with pytest.raises(ValueError, match="labels must be integers"):
+        load_dataset("stl10-features", root=tmp_path)
+    np.save(folder / "labels.npy", rng.integers(0, 10, 12))
+    with pytest.raises(ValueError, match=r"expected features \(N, D\) and labels \(N,\)"):
+        load_dataset("stl10-features", path=folder)
+
+
+def test_moons_generator():
+    from graphclust.datasets.synthetic import make_moons
+
+    g = make_moons(50, noise=0.0, gap=0.5, k=3)
+    assert g.n_nodes == 100 and g.n_features == 2 and g.n_edges > 0
+    upper, lower = g.features[g.labels == 0], g.features[g.labels == 1]
+    np.testing.assert_allclose(np.hypot(*upper.T), 1, atol=1e-6)   # the unit half circle
+    np.testing.assert_allclose(np.hypot(lower[:, 0] - 1, lower[:, 1] - 0.0), 1, atol=1e-6)
+    with pytest.raises(ValueError, match="noise is a standard deviation"):
+        make_moons(10, noise=-1)

@@ -190,3 +190,25 @@ def test_umap_baseline_needs_its_extra_or_runs():
     m = AutoencoderClusters(3, random_state=0, cluster="umap-gmm", widths=(16, 16, 4),
                             pretrain_epochs=5, batch_size=32, umap_neighbors=10, n_init=1).fit(g)
     assert m.reduced_.shape == (90, 3) and m.labels_.shape == (90,)
+
+
+def test_mixture_from_labels_hand_values_and_empty_cluster():
+    from graphclust.methods.dgg import mixture_from_labels
+
+    codes = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 4.0], [10.0, 6.0]])
+    w, mu, var = mixture_from_labels(codes, np.array([0, 0, 1, 1]), 3, 0.0)
+    np.testing.assert_allclose(w, np.array([2, 2, 1]) / 5)
+    np.testing.assert_allclose(mu[:2], [[1, 0], [10, 5]])
+    np.testing.assert_allclose(var[:2], [[2, 0], [0, 2]])  # unbiased
+    np.testing.assert_allclose(mu[2], codes.mean(0))       # the empty one: overall moments
+
+
+def test_spectral_start_reads_the_neighbour_graph():
+    g = _blobs()
+    m = DGG(3, random_state=0, n_neighbors=5, n_candidates=10, neighbor_space="input",
+            start="spectral", classifier_epochs=20, **SMALL).fit(g)
+    from graphclust import evaluate
+
+    assert evaluate(g.labels, m.pretrain_labels_)["acc"] > 0.95  # blobs: the graph splits them
+    with pytest.raises(ValueError, match="start must be one of 'gmm', 'spectral'"):
+        DGG(3, start="kmeans").fit(g)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from .formats import (
 )
 from .planetoid import PLANETOID_PARTS, load_planetoid
 from .synthetic import load_digits_graph, make_csbm, make_moons
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DatasetSpec", "REGISTRY", "register", "list_datasets", "load_dataset", "dataset_info"]
 
@@ -447,6 +450,50 @@ for _fname, _folder, _parts, _fdesc, _n, _sys, _get in (
                          _make_idx_loader(_fname, _get),
                          {"nodes": _n, "edges": None, "features": 784, "classes": 10},
                          system_dir=_sys))
+
+
+# ---------------------------------------------------------------- STL-10 features (unverified)
+def _load_stl10_features(root: Path, download: bool = True, k: int = 0, metric: str = "cosine",
+                         path: str | os.PathLike[str] | None = None) -> Graph:
+    """STL-10's 13,000 labelled images as the 2048-d spatial mean of an ImageNet ResNet-50's
+    last convolutional block (DGG's input, section 4.2): ``features.npy`` (13000, 2048)
+    float and ``labels.npy`` (13000,) ints 0..9, under ``stl10_features/`` of the data root
+    or in the folder ``path``. Not obtainable here (the features must be computed with
+    pre-trained weights): unverified, tested on generated files of the same shape."""
+    spec = REGISTRY["stl10-features"]
+    if path is not None:
+        paths = [Path(path) / Path(f.path).name for f in spec.files]
+    else:
+        paths = [root / f.path for f in spec.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise MissingDataError(
+            f"Dataset 'stl10-features' needs {', '.join(missing)}: the (13000, 2048) ResNet-50 "
+            "features of STL-10's train + test images and their labels as .npy files (compute "
+            "them with a pre-trained ResNet-50), under the data root or in a folder given as "
+            "path=.")
+    x = np.load(paths[0], allow_pickle=False)
+    y = np.load(paths[1], allow_pickle=False)
+    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"stl10-features: expected features (N, D) and labels (N,) but got "
+                         f"{x.shape} and {y.shape}.")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"stl10-features: labels must be integers but are {y.dtype}.")
+    if x.shape != (13000, 2048):
+        log.warning("stl10-features: shape %s, not the expected (13000, 2048)", x.shape)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if k < 0:
+        raise ValueError(f"k must be >= 0 (0 = no k-NN graph) but got {k}.")
+    a = (knn_graph(x, k, metric=metric) if k > 0  # type: ignore[arg-type]
+         else sp.csr_matrix((x.shape[0], x.shape[0]), dtype=np.float32))
+    return Graph(x, a, y.astype(np.int64), "stl10-features",
+                 meta={"format": "npy", "knn": k, "source": str(paths[0].parent)})
+
+
+register(DatasetSpec(
+    "stl10-features", "STL-10 as 2048-d ResNet-50 features (DGG). Not in the shared data: unverified",
+    (RemoteFile("stl10_features/features.npy"), RemoteFile("stl10_features/labels.npy")),
+    _load_stl10_features, {"nodes": 13000, "edges": None, "features": 2048, "classes": 10}))
 
 
 # ---------------------------------------------------------------- embedded

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
@@ -81,7 +82,8 @@ from graphclust.nn.vae import (
     reparameterize,
 )
 
-__all__ = ["DGG", "sample_neighbors", "affinity_weights", "pair_matrix", "pair_targets"]
+__all__ = ["DGG", "sample_neighbors", "affinity_weights", "pair_matrix", "pair_targets",
+           "spectral_labels", "mixture_from_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,41 @@ def pair_targets(v: sp.csr_matrix, x: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return c.astype(np.float32), xbar.astype(np.float32), const.astype(np.float32)
 
 
+def spectral_labels(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
+                    n_clusters: int, seed: int) -> np.ndarray:
+    """Spectral clustering (scikit-learn, Ng-Jordan-Weiss) of the symmetrised neighbour
+    graph (N,): the start that reads the graph DGG builds, where a GMM on the codes does not."""
+    from sklearn.cluster import SpectralClustering
+
+    a = sp.csr_matrix((weights.astype(np.float64), (rows, cols)), shape=(n, n))
+    a = (a + a.T).tocsr()
+    isolated = np.asarray(a.sum(1)).ravel() == 0
+    a = (a + sp.diags(isolated.astype(np.float64))).tocsr()
+    model = SpectralClustering(n_clusters, affinity="precomputed", n_init=10, random_state=seed)
+    with warnings.catch_warnings():  # "graph is not fully connected": harmless here
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        return model.fit_predict(a).astype(np.int64)
+
+
+def mixture_from_labels(codes: np.ndarray, labels: np.ndarray, n_clusters: int,
+                        min_var: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weights (K,), means (K, M), variances (K, M)) of the codes grouped by ``labels``:
+    the fractions, the means and the unbiased variances (the paper's start from K-means
+    centres); an empty cluster gets the overall mean and variance and a weight of 1/N."""
+    n, m = codes.shape
+    weights = np.zeros(n_clusters)
+    means = np.tile(codes.mean(0), (n_clusters, 1))
+    variances = np.tile(codes.var(0) + min_var, (n_clusters, 1))
+    for k in range(n_clusters):
+        members = codes[labels == k]
+        weights[k] = max(len(members), 1) / n
+        if len(members):
+            means[k] = members.mean(0)
+        if len(members) > 1:
+            variances[k] = members.var(0, ddof=1) + min_var
+    return weights / weights.sum(), means, variances
+
+
 # ---------------------------------------------------------------------- the estimator
 @dataclass(repr=False, eq=False)
 class DGG(VaDE):
@@ -171,6 +208,10 @@ class DGG(VaDE):
         pi_i of eqs. 30-31 (DGG) or one learned pi (VaDE). With ``n_neighbors=0``,
         ``assignment="posterior"`` and ``mixture_weights="global"`` the objective, and the
         fit, are VaDE's exactly.
+    start : {"gmm", "spectral"}, default "gmm"
+        The prior's and the classifier's start: a GMM on the pre-trained codes (VaDE's, the
+        paper's K-means on the latents), or the spectral clustering of the neighbour graph
+        (see :func:`spectral_labels`; ours, not the paper's).
 
     Attributes (besides VaDE's)
     ----------
@@ -193,6 +234,7 @@ class DGG(VaDE):
     classifier_lr: float = 0.01
     assignment: Literal["classifier", "posterior"] = "classifier"
     mixture_weights: Literal["per_sample", "global"] = "per_sample"
+    start: Literal["gmm", "spectral"] = "gmm"
 
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
@@ -206,6 +248,7 @@ class DGG(VaDE):
         check_choice("affinity", self.affinity, ("gaussian", "uniform"))
         check_choice("assignment", self.assignment, ("classifier", "posterior"))
         check_choice("mixture_weights", self.mixture_weights, ("per_sample", "global"))
+        check_choice("start", self.start, ("gmm", "spectral"))
         check_positive_int("n_neighbors", self.n_neighbors, minimum=0)
         for name in ("n_candidates", "siamese_positives"):
             check_positive_int(name, getattr(self, name))
@@ -311,13 +354,30 @@ class DGG(VaDE):
         sums = np.bincount(rows, w, minlength=n)
         return rows, cols, (w / sums[rows]).astype(np.float32)
 
+    # ------------------------------------------------------------------ start
+    def _start(self, graph: Graph, x: torch.Tensor, ae: Autoencoder, codes: np.ndarray,
+               prior: MixturePrior, gen: torch.Generator, rng: np.random.Generator) -> None:
+        """Step 2: the neighbours, then the prior's start: VaDE's GMM on the codes, or the
+        spectral clustering of the neighbour graph with the prior fitted to the codes of
+        each of its clusters (weights, means, unbiased variances)."""
+        self._pairs = self._neighbor_pairs(graph, x, ae, gen)
+        if self.start == "gmm" or self.n_neighbors == 0:
+            super()._start(graph, x, ae, codes, prior, gen, rng)
+            return
+        labels = spectral_labels(x.shape[0], *self._pairs, self.n_clusters,
+                                 int(rng.integers(2**31)))
+        self.pretrain_labels_ = labels
+        prior.initialise(*(torch.as_tensor(a, dtype=torch.float32, device=x.device)
+                           for a in mixture_from_labels(codes, labels, self.n_clusters,
+                                                        self.min_var)))
+
     # ------------------------------------------------------------------ joint phase
     def _joint(self, graph: Graph, x: torch.Tensor, model: nn.ModuleDict, gen: torch.Generator,
                rng: np.random.Generator) -> None:
         encoder: GaussianEncoder = model["encoder"]  # type: ignore[assignment]
         prior: MixturePrior = model["prior"]  # type: ignore[assignment]
         device, n = x.device, x.shape[0]
-        rows, cols, w = self._neighbor_pairs(graph, x, encoder.ae, gen)  # step 2
+        rows, cols, w = self._pairs
         self.neighbor_graph_ = sp.csr_matrix((w, (rows, cols)), shape=(n, n))
         plain = self.n_neighbors == 0
         if self.assignment == "classifier":
@@ -350,6 +410,7 @@ class DGG(VaDE):
             recon = self._log_likelihood(target.index_select(0, idx), encoder.decode(z))
             if const is not None:
                 recon = recon + const.index_select(0, idx)
+            recon = self.recon_weight * recon
             params = prior.params()
             log_gamma = log_gamma_of(z)
             weight = None if c is None else c.index_select(0, idx)
