@@ -15,15 +15,16 @@ recomputed each step from f2(mu) and held fixed in the step, as the authors' cod
 
 Steps of :meth:`DGG.fit`:
 
-1. The autoencoder is pre-trained and a GMM on its codes starts the prior (VaDE's steps 1-2,
-   label-free); the classifier is then trained ``classifier_epochs`` epochs on the GMM's
-   labels (the paper: f2 trained on the K-means pseudo-labels).
+1. The autoencoder is pre-trained (VaDE's step 1, label-free).
 2. Neighbours: ``n_neighbors`` drawn at random from the ``n_candidates`` nearest in the
    ``neighbor_space`` (default a Siamese network, as the paper: an encoder copy trained
    ``siamese_epochs`` epochs with :func:`~graphclust.nn.contrastive.siamese_hinge_loss`,
    positives each point's ``siamese_positives`` input-space nearest neighbours, negatives
    random pairs), fixed for the run; weights w_ij by the Gaussian kernel of eq. 32 or
-   uniform (the authors' code).
+   uniform (the authors' code). The start: the spectral clustering of that graph (ours) or
+   a GMM on the codes (VaDE's; the paper's K-means on the latents) gives pseudo-labels; the
+   prior is fitted to the codes grouped by them and the classifier trained
+   ``classifier_epochs`` epochs on them (the paper: f2 trained on the K-means labels).
 3. ``n_epochs`` of mini-batch Adam on the negative objective, the learning rate times
    ``lr_gamma`` every ``lr_step`` epochs.
 4. Labels: argmax f2(mu(x)) at the last epoch.
@@ -208,10 +209,11 @@ class DGG(VaDE):
         pi_i of eqs. 30-31 (DGG) or one learned pi (VaDE). With ``n_neighbors=0``,
         ``assignment="posterior"`` and ``mixture_weights="global"`` the objective, and the
         fit, are VaDE's exactly.
-    start : {"gmm", "spectral"}, default "gmm"
-        The prior's and the classifier's start: a GMM on the pre-trained codes (VaDE's, the
-        paper's K-means on the latents), or the spectral clustering of the neighbour graph
-        (see :func:`spectral_labels`; ours, not the paper's).
+    start : {"spectral", "gmm"}, default "spectral"
+        The prior's and the classifier's start: the spectral clustering of the neighbour
+        graph (:func:`spectral_labels`; ours, not the paper's: MNIST-test seed 0 starts at
+        79.6 ACC this way, at 66.3 from the GMM), or a GMM on the pre-trained codes (VaDE's
+        start, the paper's K-means on the latents). Without neighbours the start is the GMM.
 
     Attributes (besides VaDE's)
     ----------
@@ -234,7 +236,7 @@ class DGG(VaDE):
     classifier_lr: float = 0.01
     assignment: Literal["classifier", "posterior"] = "classifier"
     mixture_weights: Literal["per_sample", "global"] = "per_sample"
-    start: Literal["gmm", "spectral"] = "gmm"
+    start: Literal["gmm", "spectral"] = "spectral"
 
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
@@ -377,7 +379,8 @@ class DGG(VaDE):
         encoder: GaussianEncoder = model["encoder"]  # type: ignore[assignment]
         prior: MixturePrior = model["prior"]  # type: ignore[assignment]
         device, n = x.device, x.shape[0]
-        rows, cols, w = self._pairs
+        rows, cols, w = self._pairs  # from step 2; scratch, not learned state
+        del self._pairs
         self.neighbor_graph_ = sp.csr_matrix((w, (rows, cols)), shape=(n, n))
         plain = self.n_neighbors == 0
         if self.assignment == "classifier":
