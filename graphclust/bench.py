@@ -256,6 +256,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"graphclust: error: {e}", file=sys.stderr)
         return 2
+    # rows of the earlier file that this command does not run (other --rows / --datasets)
+    # are carried over unchanged, so a table can be built in parts into one folder
+    current = {json.dumps([j[0], j[2], j[3]], sort_keys=True, default=str) for j in jobs}
+    carried = [] if not previous else [
+        e for e in json.loads((args.out / f"{args.table}.json").read_text())
+        if json.dumps([e["row"], e["dataset"], e["params"]], sort_keys=True, default=str)
+        not in current]
     try:
         label_only = check_label_only(args.table, spec)
     except ValueError as e:
@@ -300,8 +307,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{m}={r[m]:.4f}" for m in metrics if m in r) + f" {r['seconds']:.1f}s "
                 f"{r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
             # after every run, so a stop loses at most the run in progress (--resume)
-            md = write(args.out, args.table, render(spec, entries, args.seeds, reused),
-                       entries, command)
+            everything = sorted(carried + entries, key=lambda e: table_order(spec, e))
+            md = write(args.out, args.table,
+                       render(spec, everything, args.seeds, reused, len(carried)),
+                       everything, command)
     print(md)
     return 0
 
@@ -316,8 +325,19 @@ def row_seeds(table: str, row: dict[str, Any], seeds: int) -> int:
     return min(cap, seeds)
 
 
+def table_order(spec: dict[str, Any], entry: dict[str, Any]) -> tuple[int, int]:
+    """(row index, dataset index) of an entry in its table, for a stable listing."""
+    for i, row in enumerate(spec["rows"]):
+        if row["label"] == entry["row"] and row.get("params", {}) == {
+                k: v for k, v in entry["params"].items() if k not in row.get("none", [])}:
+            names = ([row["dataset"]] if "dataset" in row
+                     else row.get("datasets", spec.get("datasets", [])))
+            return i, names.index(entry["dataset"]) if entry["dataset"] in names else len(names)
+    return len(spec["rows"]), 0
+
+
 def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
-           reused: int) -> list[str]:
+           reused: int, carried: int = 0) -> list[str]:
     """The markdown table of ``entries`` (one per row x dataset); a row still running
     says how many of its seeds are in."""
     metrics = spec["metrics"]
@@ -370,6 +390,10 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
     if collapsed:
         lines += ["", "Runs that ended with fewer non-empty clusters than asked for:", "",
                   *(f"- {c}" for c in collapsed)]
+    if carried:
+        lines += ["", f"{carried} row{'s' if carried > 1 else ''} carried over unchanged from the "
+                  "earlier file in this folder (run by an earlier command with other --rows, "
+                  "--datasets or --seeds)."]
     note = ([] if not reused else
             ["", f"{reused} of these runs {'was' if reused == 1 else 'were'} reused (--resume) from an earlier run of "
              "this command into the same folder; same row, dataset, parameters and seed."])

@@ -461,6 +461,30 @@ def test_bench_table_lists_collapsed_runs_and_whether_they_warned(tmp_path, monk
     assert "seed 2:" not in out
 
 
+def test_bench_built_in_parts_keeps_the_rows_of_earlier_commands(tmp_path, monkeypatch, capsys):
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
+        {"label": "a", "method": "kmeans", "dataset": "acm"},
+        {"label": "b", "method": "kmeans", "dataset": "dblp"}]}}
+    seen = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
+        seen.append((ds, seed))
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    out = ["--out", str(tmp_path), "--resume"]
+    assert main(["bench", "t", "--rows", "1", "--seeds", "2", *out]) == 0
+    assert main(["bench", "t", "--rows", "0", "--seeds", "1", *out]) == 0
+    rows = json.loads((tmp_path / "t.json").read_text())
+    assert [(r["row"], len(r["runs"])) for r in rows] == [("a", 1), ("b", 2)]
+    assert "1 row carried over unchanged" in (tmp_path / "t.md").read_text()
+    assert main(["bench", "t", "--seeds", "2", *out]) == 0  # only a's seed 1 is new
+    assert seen == [("dblp", 0), ("dblp", 1), ("acm", 0), ("acm", 1)]
+
+
 def test_bench_run_records_clusters_used_and_warnings():
     from graphclust.bench import one_run
 
