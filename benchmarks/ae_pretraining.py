@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import torch
+from _phase_probe import probe  # noqa: E402  (benchmarks/ is the script's folder)
 from sklearn.mixture import GaussianMixture
 
 from graphclust import VaDE, evaluate, load_dataset
@@ -32,24 +33,13 @@ def main() -> None:
     g = load_dataset(args.dataset, k=0) if args.dataset.startswith("fashion") else load_dataset(args.dataset)
     x = torch.as_tensor(g.dense_features())
     m = VaDE(g.n_classes, random_state=args.seed, pretrain_epochs=args.epochs, n_epochs=0)
-    held: dict[str, torch.nn.Module] = {}
-    train = m._train
-
-    def keep(phase, module, *a, **kw):
-        if phase == "pretrain":
-            held["ae"] = module
-        return train(phase, module, *a, **kw)
-
-    m._train = keep  # type: ignore[method-assign]
     t0 = time.perf_counter()
     print(f"autoencoder pre-training on {args.dataset}, seed {args.seed}")
     print("| epoch | recon loss | GMM ACC | GMM NMI | s |\n|---|---|---|---|---|")
 
-    def callback(phase, epoch, n_epochs, losses):
-        if phase != "pretrain" or ((epoch + 1) % args.every and epoch != n_epochs - 1):
-            return
+    def score(ae, epoch, losses):
         with torch.no_grad():
-            codes = held["ae"].encode(x)[-1].numpy()
+            codes = ae.encode(x)[-1].numpy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             labels = GaussianMixture(g.n_classes, covariance_type="diag", n_init=5,
@@ -58,7 +48,7 @@ def main() -> None:
         print(f"| {epoch + 1} | {losses['recon']:.2f} | {100 * r['acc']:.2f} | "
               f"{100 * r['nmi']:.2f} | {time.perf_counter() - t0:.0f} |", flush=True)
 
-    m.epoch_callback = callback
+    probe(m, "pretrain", args.every, score)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(g)

@@ -14,6 +14,7 @@ import time
 import warnings
 
 import torch
+from _phase_probe import probe  # noqa: E402  (benchmarks/ is the script's folder)
 
 from graphclust import DGG, VaDE, evaluate, load_dataset
 from graphclust.cli import _parse_value
@@ -36,23 +37,11 @@ def main() -> None:
     x = torch.as_tensor(g.dense_features())
     cls = {"vade": VaDE, "dgg": DGG}[args.method]
     m = cls(g.n_classes, random_state=args.seed, **params)
-    held: dict[str, torch.nn.Module] = {}
-    train = m._train
-
-    def keep(phase, module, *a, **kw):  # the joint phase's modules, to read them per epoch
-        if phase == "joint":
-            held["model"] = module
-        return train(phase, module, *a, **kw)
-
-    m._train = keep  # type: ignore[method-assign]
     t0 = time.perf_counter()
     print(f"{cls.__name__} on {args.dataset}, seed {args.seed}, {params or 'defaults'}")
     print("| epoch | ACC | NMI | ELBO | s |\n|---|---|---|---|---|")
 
-    def callback(phase, epoch, n_epochs, losses):
-        if phase != "joint" or (epoch % args.every and epoch != n_epochs - 1):
-            return
-        model = held["model"]
+    def score(model, epoch, losses):
         m.model_ = model
         with torch.no_grad():
             mu = model["encoder"](x)[0]
@@ -61,7 +50,7 @@ def main() -> None:
         print(f"| {epoch + 1} | {100 * r['acc']:.2f} | {100 * r['nmi']:.2f} | "
               f"{losses['elbo']:.2f} | {time.perf_counter() - t0:.0f} |", flush=True)
 
-    m.epoch_callback = callback
+    probe(m, "joint", args.every, score)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(g)

@@ -417,21 +417,27 @@ def test_bench_datasets_skips_rows_fixed_to_other_datasets(tmp_path, monkeypatch
     assert seen == ["acm", "cite"]
 
 
-def test_bench_rows_cap_their_seeds_and_list_their_datasets(tmp_path, monkeypatch, capsys):
-    """Issue 23's protocol: 10 seeds for the headline rows, 5 for the rest, in one table."""
+def _fake_bench(monkeypatch, table, extra=lambda seed: {}):
+    """Run ``graphclust bench`` on ``table`` with a fake run: returns the (dataset, seed) list."""
     from graphclust import bench
 
-    table = {"t": {"title": "T", "metrics": ["acc"], "datasets": ["acm", "dblp", "cite"], "rows": [
-        {"label": "a", "method": "kmeans", "dataset": "acm"},
-        {"label": "b", "method": "kmeans", "datasets": ["dblp", "cite"], "seeds": 2}]}}
     seen = []
 
     def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
         seen.append((ds, seed))
-        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
+        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0, **extra(seed)}
 
     monkeypatch.setattr(bench, "load_tables", lambda: table)
     monkeypatch.setattr(bench, "run_isolated", fake_run)
+    return seen
+
+
+def test_bench_rows_cap_their_seeds_and_list_their_datasets(tmp_path, monkeypatch, capsys):
+    """Issue 23's protocol: 10 seeds for the headline rows, 5 for the rest, in one table."""
+    table = {"t": {"title": "T", "metrics": ["acc"], "datasets": ["acm", "dblp", "cite"], "rows": [
+        {"label": "a", "method": "kmeans", "dataset": "acm"},
+        {"label": "b", "method": "kmeans", "datasets": ["dblp", "cite"], "seeds": 2}]}}
+    seen = _fake_bench(monkeypatch, table)
     assert main(["bench", "t", "--seeds", "3", "--out", str(tmp_path)]) == 0
     assert seen == [("acm", 0), ("acm", 1), ("acm", 2), ("dblp", 0), ("dblp", 1),
                     ("cite", 0), ("cite", 1)]
@@ -442,18 +448,11 @@ def test_bench_rows_cap_their_seeds_and_list_their_datasets(tmp_path, monkeypatc
 
 
 def test_bench_table_lists_collapsed_runs_and_whether_they_warned(tmp_path, monkeypatch, capsys):
-    from graphclust import bench
-
     table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
         {"label": "a", "method": "kmeans", "dataset": "acm"}]}}
-
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
-        warned = ["CollapseWarning: only 2 of 3"] if seed == 0 else []
-        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0,
-                "clusters_used": 2 if seed < 2 else 3, "n_clusters": 3, "warnings": warned}
-
-    monkeypatch.setattr(bench, "load_tables", lambda: table)
-    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    _fake_bench(monkeypatch, table, lambda seed: {
+        "clusters_used": 2 if seed < 2 else 3, "n_clusters": 3,
+        "warnings": ["CollapseWarning: only 2 of 3"] if seed == 0 else []})
     assert main(["bench", "t", "--seeds", "3", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "- a acm seed 0: 2 of 3 clusters used (warned)" in out
@@ -462,19 +461,10 @@ def test_bench_table_lists_collapsed_runs_and_whether_they_warned(tmp_path, monk
 
 
 def test_bench_built_in_parts_keeps_the_rows_of_earlier_commands(tmp_path, monkeypatch, capsys):
-    from graphclust import bench
-
     table = {"t": {"title": "T", "metrics": ["acc"], "rows": [
         {"label": "a", "method": "kmeans", "dataset": "acm"},
         {"label": "b", "method": "kmeans", "dataset": "dblp"}]}}
-    seen = []
-
-    def fake_run(method, ds, params, seed, threads, ds_kwargs, mmap_threshold_mb=None, **kw):
-        seen.append((ds, seed))
-        return {"seed": seed, "seconds": 1.0, "acc": 0.5, "peak_mb": 10.0}
-
-    monkeypatch.setattr(bench, "load_tables", lambda: table)
-    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    seen = _fake_bench(monkeypatch, table)
     out = ["--out", str(tmp_path), "--resume"]
     assert main(["bench", "t", "--rows", "1", "--seeds", "2", *out]) == 0
     assert main(["bench", "t", "--rows", "0", "--seeds", "1", *out]) == 0

@@ -212,3 +212,26 @@ def test_spectral_start_reads_the_neighbour_graph():
     assert evaluate(g.labels, m.pretrain_labels_)["acc"] > 0.95  # blobs: the graph splits them
     with pytest.raises(ValueError, match="start must be one of 'gmm', 'spectral'"):
         DGG(3, start="kmeans").fit(g)
+
+
+def test_dgg_separates_half_moons_where_vade_does_not():
+    """DGG's Fig. 1 in small: the neighbour graph carries the two moons, a Gaussian mixture
+    of the 2-D codes cannot (settings of benchmarks/dgg_moons.py, 600 points a moon)."""
+    import sys
+    from pathlib import Path
+
+    from graphclust import evaluate
+    from graphclust.datasets.synthetic import make_moons
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from dgg_moons import DGG_ONLY, SHARED
+
+    g = make_moons(600, noise=0.05, gap=0.3, random_state=0)
+    from graphclust.methods.vade import CollapseWarning
+
+    with pytest.warns(CollapseWarning):  # VaDE ends with one cluster, and says so
+        vade = VaDE(2, random_state=0, **SHARED).fit(g)
+    dgg = DGG(2, random_state=0, **SHARED, **DGG_ONLY).fit(g)
+    acc_vade = evaluate(g.labels, vade.labels_)["acc"]
+    acc_dgg = evaluate(g.labels, dgg.labels_)["acc"]
+    assert acc_dgg > 0.8 and acc_dgg > acc_vade + 0.2, (acc_dgg, acc_vade)
