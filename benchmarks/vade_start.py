@@ -37,7 +37,7 @@ def main() -> None:
     g = load_dataset(args.dataset, k=1) if args.dataset.startswith("fashion") else load_dataset(args.dataset)
     cls = {"vade": VaDE, "dgg": DGG}[args.method]
     print(f"{cls.__name__} on {args.dataset}, {params or 'defaults'}")
-    print("| seed | start ACC / NMI (AE + GMM) | final ACC / NMI | non-empty | min weight | "
+    print("| seed | start ACC / NMI | final ACC / NMI | non-empty | min weight | "
           "purity | agreement | s |")
     print("|---|---|---|---|---|---|---|---|")
     for seed in args.seeds:
