@@ -341,13 +341,16 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
     """The markdown table of ``entries`` (one per row x dataset); a row still running
     says how many of its seeds are in."""
     metrics = spec["metrics"]
+    # rows with other seed counts than --seeds (row caps, rows carried over from other commands)
+    mixed = int(any(len(e["runs"]) != seeds for e in entries))
     lines = [f"# {spec['title']}", "",
              (f"{seeds} seeds (0..{seeds - 1})" if seeds > 1 else "1 seed (0)")
+             + (" asked; each row's own count in its seeds column" if mixed else "")
              + ", final labels (no label-based selection); "
              "ours as mean ± std, paper beside it, Δ = ours − paper.", "",
              "| row | dataset | " + " | ".join(f"{m} (ours) | {m} (paper) | Δ" for m in metrics)
-             + " | seconds | peak MB |",
-             "|" + "---|" * (2 + 3 * len(metrics) + 2)]
+             + " | seconds | peak MB |" + (" seeds |" if mixed else ""),
+             "|" + "---|" * (2 + 3 * len(metrics) + 2 + mixed)]
     oracle_lines: list[str] = []
     for e in entries:
         runs, paper = e["runs"], e["paper"]
@@ -368,7 +371,7 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
         lines.append(f"| {label} | {e['dataset']} | " + " | ".join(cells)
                      + f" | {np.mean(secs):.1f}"
                      + (f" ± {np.std(secs):.1f}" if len(secs) > 1 else "")
-                     + f" | {max(mem):.0f} |")
+                     + f" | {max(mem):.0f} |" + (f" {len(runs)} |" if mixed else ""))
         if all("oracle_acc" in r for r in runs):
             oracle_lines.append(f"| {label} | {e['dataset']} | " + " | ".join(
                 f"{fmt([r['oracle_' + m] for r in runs])} | "
