@@ -182,15 +182,17 @@ def _run_key(label: str, dataset: str, params: dict[str, Any], seed: int) -> str
     return json.dumps([label, dataset, params, seed], sort_keys=True, default=str)
 
 
-def load_previous(out: Path, table: str) -> dict[str, dict[str, Any]]:
-    """Runs of an earlier ``DIR/TABLE.json`` by (row, dataset, params, seed), for --resume."""
+def load_previous(out: Path, table: str
+                  ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(rows, runs by (row, dataset, params, seed)) of an earlier ``DIR/TABLE.json``, for
+    --resume: the runs to reuse, and the rows to carry over when this command skips them."""
     path = out / f"{table}.json"
     if not path.exists():
-        return {}
+        return [], {}
     try:
         rows = json.loads(path.read_text())
-        return {_run_key(r["row"], r["dataset"], r["params"], run["seed"]): run
-                for r in rows for run in r["runs"]}
+        return rows, {_run_key(r["row"], r["dataset"], r["params"], run["seed"]): run
+                      for r in rows for run in r["runs"]}
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"cannot resume from {path}: {type(e).__name__}: {e}. Expected the "
                          f"{table}.json an earlier 'graphclust bench {table}' wrote; move it "
@@ -252,15 +254,16 @@ def run(args: argparse.Namespace) -> int:
                 print(f"graphclust: error: {e}", file=sys.stderr)
                 return 2
     try:
-        previous = load_previous(args.out, args.table) if args.resume else {}
+        previous_rows, previous = (load_previous(args.out, args.table) if args.resume
+                                   else ([], {}))
     except ValueError as e:
         print(f"graphclust: error: {e}", file=sys.stderr)
         return 2
     # rows of the earlier file that this command does not run (other --rows / --datasets)
     # are carried over unchanged, so a table can be built in parts into one folder
     current = {json.dumps([j[0], j[2], j[3]], sort_keys=True, default=str) for j in jobs}
-    carried = [] if not previous else [
-        e for e in json.loads((args.out / f"{args.table}.json").read_text())
+    carried = [
+        e for e in previous_rows
         if json.dumps([e["row"], e["dataset"], e["params"]], sort_keys=True, default=str)
         not in current]
     try:

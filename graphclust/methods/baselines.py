@@ -6,6 +6,7 @@ Weiss, "On Spectral Clustering: Analysis and an Algorithm", NIPS 2001; scikit-le
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,7 +15,25 @@ from sklearn.cluster import KMeans as _SkKMeans
 from graphclust.base import BaseGraphClusterer, check_positive_int
 from graphclust.graph import Graph
 
-__all__ = ["KMeansFeatures", "SpectralGraph"]
+__all__ = ["KMeansFeatures", "SpectralGraph", "spectral_clustering"]
+
+
+def spectral_clustering(a: Any, n_clusters: int, *, n_init: int, seed: int) -> tuple[np.ndarray, Any]:
+    """(labels (N,), the fitted model) of scikit-learn's spectral clustering of the symmetric
+    affinity ``a`` (N, N); isolated nodes get a self-loop so the normalised Laplacian exists."""
+    import warnings
+
+    import scipy.sparse as sp
+    from sklearn.cluster import SpectralClustering
+
+    a = sp.csr_matrix(a, dtype=np.float64)
+    isolated = np.asarray(a.sum(1)).ravel() == 0
+    a = (a + sp.diags(isolated.astype(np.float64))).tocsr()
+    model = SpectralClustering(n_clusters, affinity="precomputed", n_init=n_init,
+                               random_state=seed)
+    with warnings.catch_warnings():  # "graph is not fully connected": expected, harmless
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        return model.fit_predict(a).astype(np.int64), model
 
 
 @dataclass(repr=False, eq=False)
@@ -84,19 +103,8 @@ class SpectralGraph(_Baseline):
     """
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        import warnings
-
-        import scipy.sparse as sp
-        from sklearn.cluster import SpectralClustering
-
         from graphclust.graph import remove_self_loops, symmetrize
 
-        a = remove_self_loops(symmetrize(graph.adjacency)).astype(np.float64)
-        isolated = np.asarray(a.sum(1)).ravel() == 0
-        a = (a + sp.diags(isolated.astype(np.float64))).tocsr()
-        model = SpectralClustering(self.n_clusters, affinity="precomputed", n_init=self.n_init,
-                                   random_state=int(rng.integers(2**31)))
-        with warnings.catch_warnings():  # "graph is not fully connected": expected, harmless
-            warnings.filterwarnings("ignore", message="Graph is not fully connected")
-            self.labels_ = model.fit_predict(a).astype(np.int64)
-        self.model_ = model
+        a = remove_self_loops(symmetrize(graph.adjacency))
+        self.labels_, self.model_ = spectral_clustering(
+            a, self.n_clusters, n_init=self.n_init, seed=int(rng.integers(2**31)))

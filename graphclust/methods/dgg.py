@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
@@ -143,16 +142,10 @@ def spectral_labels(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndar
                     n_clusters: int, seed: int) -> np.ndarray:
     """Spectral clustering (scikit-learn, Ng-Jordan-Weiss) of the symmetrised neighbour
     graph (N,): the start that reads the graph DGG builds, where a GMM on the codes does not."""
-    from sklearn.cluster import SpectralClustering
+    from graphclust.methods.baselines import spectral_clustering
 
     a = sp.csr_matrix((weights.astype(np.float64), (rows, cols)), shape=(n, n))
-    a = (a + a.T).tocsr()
-    isolated = np.asarray(a.sum(1)).ravel() == 0
-    a = (a + sp.diags(isolated.astype(np.float64))).tocsr()
-    model = SpectralClustering(n_clusters, affinity="precomputed", n_init=10, random_state=seed)
-    with warnings.catch_warnings():  # "graph is not fully connected": harmless here
-        warnings.filterwarnings("ignore", message="Graph is not fully connected")
-        return model.fit_predict(a).astype(np.int64)
+    return spectral_clustering(a + a.T, n_clusters, n_init=10, seed=seed)[0]
 
 
 def mixture_from_labels(codes: np.ndarray, labels: np.ndarray, n_clusters: int,
