@@ -28,10 +28,11 @@ import torch  # noqa: E402
 from graphclust import DGG, VaDE, evaluate  # noqa: E402
 from graphclust.datasets.synthetic import make_moons  # noqa: E402
 
-SHARED = dict(widths=(20, 20, 2), pretrain_epochs=30, pretrain_noise=0.0, n_epochs=60,
+SHARED = dict(widths=(20, 20, 2), pretrain_epochs=30, pretrain_min_steps=0,
+              pretrain_noise=0.0, n_epochs=60,
               batch_size=200, lr=0.02, lr_step=10, lr_gamma=0.9, likelihood="gaussian")
 DGG_ONLY = dict(n_neighbors=40, n_candidates=40, neighbor_space="input", affinity="gaussian",
-                classifier_hidden=())
+                classifier_hidden=(), start="spectral")
 
 
 def main() -> None:

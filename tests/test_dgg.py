@@ -123,7 +123,8 @@ def _blobs(n=240, seed=0):
     return Graph(x, sp.csr_matrix((n, n)), labels=y)
 
 
-SMALL = dict(widths=(16, 16, 4), pretrain_epochs=5, n_epochs=5, batch_size=64, n_init=1)
+SMALL = dict(widths=(16, 16, 4), pretrain_epochs=5, n_epochs=5, batch_size=64, n_init=1,
+             pretrain_min_steps=0)
 
 
 def test_no_neighbours_with_vade_choices_is_vade_exactly():
@@ -175,7 +176,7 @@ def test_autoencoder_gmm_baseline_is_vades_start():
         k: v for k, v in SMALL.items() if k != "n_epochs"}).fit(g)
     np.testing.assert_array_equal(base.labels_, start)
     km = AutoencoderClusters(3, random_state=5, cluster="kmeans", widths=(16, 16, 4),
-                             pretrain_epochs=5, batch_size=64).fit(g)
+                             pretrain_epochs=5, batch_size=64, pretrain_min_steps=0).fit(g)
     assert km.labels_.shape == (g.n_nodes,) and km.embedding_.shape == (g.n_nodes, 4)
 
 
@@ -190,7 +191,8 @@ def test_umap_baseline_needs_its_extra_or_runs():
             AutoencoderClusters(3, cluster="umap-gmm").fit(g)
         return
     m = AutoencoderClusters(3, random_state=0, cluster="umap-gmm", widths=(16, 16, 4),
-                            pretrain_epochs=5, batch_size=32, umap_neighbors=10, n_init=1).fit(g)
+                            pretrain_epochs=5, batch_size=32, umap_neighbors=10, n_init=1,
+                            pretrain_min_steps=0).fit(g)
     assert m.reduced_.shape == (90, 3) and m.labels_.shape == (90,)
 
 
@@ -212,8 +214,31 @@ def test_spectral_start_reads_the_neighbour_graph():
     from graphclust import evaluate
 
     assert evaluate(g.labels, m.pretrain_labels_)["acc"] > 0.95  # blobs: the graph splits them
-    with pytest.raises(ValueError, match="start must be one of 'gmm', 'spectral'"):
+    with pytest.raises(ValueError, match="start must be one of 'auto', 'gmm', 'spectral', 'umap'"):
         DGG(3, start="kmeans").fit(g)
+
+
+def test_umap_start_is_the_n2d_labels_or_names_its_extra():
+    """start='umap': the pseudo-labels are N2D's (the `ae` baseline's on the same AE)."""
+    from graphclust.methods import AutoencoderClusters
+
+    g = _blobs(90)
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"start='umap' needs the optional extra "
+                                              r"umap-learn: pip install umap-learn"):
+            DGG(3, start="umap").fit(g)
+        return
+    ae = dict(widths=(16, 16, 4), pretrain_epochs=5, batch_size=32, pretrain_min_steps=0)
+    m = DGG(3, random_state=0, start="umap", umap_neighbors=10, n_neighbors=5, n_candidates=10,
+            neighbor_space="input", n_epochs=2, classifier_epochs=2, **ae).fit(g)
+    from graphclust.methods.ae_cluster import umap_gmm_labels
+
+    codes = AutoencoderClusters(3, random_state=0, **ae).fit(g).embedding_
+    assert m.pretrain_labels_.shape == (90,) and len(np.unique(m.pretrain_labels_)) == 3
+    labels, points, _ = umap_gmm_labels(codes, 3, n_neighbors=10, n_init=1, seed=1)
+    assert points.shape == (90, 3) and labels.shape == (90,)
 
 
 def test_dgg_separates_half_moons_where_vade_does_not():
@@ -254,7 +279,7 @@ def test_unverified_dgg_rows_fit_on_data_of_their_shape():
             x = rng.random((n, width[name])).astype(np.float32)
             g = Graph(x, sp.csr_matrix((n, n)), labels=np.arange(n) % 4, name=name)
             params = {**row.get("params", {}), "n_epochs": 2, "pretrain_epochs": 2,
-                      "widths": (16, 16, 4), "n_init": 1}
+                      "widths": (16, 16, 4), "n_init": 1, "pretrain_min_steps": 0}
             if row["method"] == "dgg":
                 params.update(n_neighbors=5, n_candidates=10, siamese_epochs=1,
                               classifier_epochs=1)

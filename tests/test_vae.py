@@ -112,7 +112,7 @@ def _blobs(n=300, k=3, d=20, seed=0):
 def test_vade_clusters_separated_blobs_and_computes_on_new_samples():
     g = _blobs()
     params = dict(widths=(32, 32, 64, 4), pretrain_epochs=40, n_epochs=30, batch_size=64,
-                  lr=0.002, random_state=0, device="cpu")
+                  pretrain_min_steps=0, lr=0.002, random_state=0, device="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no collapse warning
         m = VaDE(3, **params).fit(g)
@@ -133,3 +133,15 @@ def test_vade_warns_on_collapse_and_checks_its_input():
     shifted = Graph(g.features - 2.0, g.adjacency, g.labels)
     with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs features in \[0, 1\]"):
         VaDE(3, likelihood="bernoulli").fit(shifted)
+
+
+def test_pretraining_runs_at_least_pretrain_min_steps():
+    g = _blobs()  # 300 samples: 5 batches of 64 per epoch
+    m = VaDE(3, widths=(8, 4), pretrain_epochs=1, pretrain_min_steps=11, n_epochs=1,
+             batch_size=64, n_init=1, random_state=0).fit(g)
+    assert m.pretrain_epochs_ == 3 and len(m.history_["pretrain/recon"]) == 3  # ceil(11 / 5)
+    m = VaDE(3, widths=(8, 4), pretrain_epochs=2, pretrain_min_steps=0, n_epochs=1,
+             batch_size=64, n_init=1, random_state=0).fit(g)
+    assert m.pretrain_epochs_ == 2
+    with pytest.raises(ValueError, match="pretrain_min_steps"):
+        VaDE(3, pretrain_min_steps=-1).fit(g)

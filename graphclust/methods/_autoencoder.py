@@ -5,6 +5,8 @@ loop; for the generative ones (VaDE, DGG, baselines) also the likelihood p(x|z).
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Literal
@@ -23,6 +25,8 @@ from graphclust.graph import Graph
 from graphclust.nn.autoencoder import Autoencoder
 from graphclust.nn.sparse import bf16_autocast
 from graphclust.nn.vae import bernoulli_log_likelihood, gaussian_log_likelihood
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AutoencoderMethod", "LikelihoodAutoencoderMethod"]
 
@@ -66,10 +70,12 @@ class AutoencoderMethod(BaseGraphClusterer):
     def _pretrain_autoencoder(
         self, ae: Autoencoder, x: torch.Tensor, loss: ReconstructionLoss,
         generator: torch.Generator, *, masking: float = 0.0, mixed_precision: bool = False,
+        n_epochs: int | None = None,
     ) -> None:
-        """Train ``ae`` on the dense rows ``x`` (N, D): ``pretrain_epochs`` epochs of shuffled
-        mini-batches; with ``masking`` > 0 each input is zeroed with that probability (a
-        denoising autoencoder; the loss still targets the clean batch)."""
+        """Train ``ae`` on the dense rows ``x`` (N, D): ``n_epochs`` (default
+        ``pretrain_epochs``) epochs of shuffled mini-batches; with ``masking`` > 0 each input
+        is zeroed with that probability (a denoising autoencoder; the loss still targets the
+        clean batch)."""
         n, device = x.shape[0], x.device
 
         def step(epoch: int, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -83,7 +89,8 @@ class AutoencoderMethod(BaseGraphClusterer):
             value = loss(batch, x_hat.float())
             return value, {"recon": value}
 
-        self._train("pretrain", ae, step, n_epochs=self.pretrain_epochs, lr=self.pretrain_lr,
+        epochs = self.pretrain_epochs if n_epochs is None else n_epochs
+        self._train("pretrain", ae, step, n_epochs=epochs, lr=self.pretrain_lr,
                     batches=lambda epoch: minibatches(n, self.batch_size, generator, device))
 
 
@@ -100,16 +107,26 @@ class LikelihoodAutoencoderMethod(AutoencoderMethod):
         unit-variance Gaussian.
     pretrain_noise : float, default 0.2
         Denoising pre-training: the fraction of inputs zeroed per sample (masking noise).
+    pretrain_min_steps : int, default 2000
+        The pre-training runs at least this many optimiser steps: ``pretrain_epochs`` is
+        raised to ``ceil(pretrain_min_steps / batches per epoch)`` on small data (the
+        resolved count is ``pretrain_epochs_``). 2000 is 50 epochs of 10,000 samples in
+        batches of 256, where 50 epochs are the default; on COIL-20 (1,440 images, 6 batches)
+        50 epochs leave the autoencoder under-trained, and the joint phase, still learning to
+        reconstruct, moves the codes away from any start (DGG seed 0 from a UMAP start at
+        77.9 ACC: 8.8 after 300 pre-training steps, 62.4 after 1,800). 0 turns the floor off.
     """
 
     _: KW_ONLY
     likelihood: Likelihood = "auto"
     pretrain_noise: float = 0.2
+    pretrain_min_steps: int = 2000
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
         check_choice("likelihood", self.likelihood, ("auto", "bernoulli", "gaussian"))
         check_positive_float("pretrain_noise", self.pretrain_noise, allow_zero=True)
+        check_positive_int("pretrain_min_steps", self.pretrain_min_steps, minimum=0)
         if self.pretrain_noise >= 1:
             raise ValueError(f"pretrain_noise is the fraction of inputs zeroed, in [0, 1), "
                              f"but got {self.pretrain_noise!r}.")
@@ -140,7 +157,14 @@ class LikelihoodAutoencoderMethod(AutoencoderMethod):
         self.likelihood_ = self._resolve_likelihood(x)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         ae = Autoencoder(graph.n_features, [int(w) for w in self.widths]).to(device)
+        per_epoch = math.ceil(x.shape[0] / self.batch_size)
+        self.pretrain_epochs_ = max(int(self.pretrain_epochs),
+                                    math.ceil(self.pretrain_min_steps / per_epoch))
+        if self.pretrain_epochs_ > self.pretrain_epochs:
+            log.info("%s: %d pre-training epochs (%d batches each) to reach pretrain_min_steps=%d",
+                     type(self).__name__, self.pretrain_epochs_, per_epoch,
+                     self.pretrain_min_steps)
         self._pretrain_autoencoder(
             ae, x, lambda batch, out: -self._log_likelihood(batch, out).mean(), gen,
-            masking=float(self.pretrain_noise))
+            masking=float(self.pretrain_noise), n_epochs=self.pretrain_epochs_)
         return x, gen, ae

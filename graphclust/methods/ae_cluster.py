@@ -29,7 +29,35 @@ from graphclust.base import check_choice, check_positive_int
 from graphclust.graph import Graph
 from graphclust.methods._autoencoder import LikelihoodAutoencoderMethod
 
-__all__ = ["AutoencoderClusters"]
+__all__ = ["AutoencoderClusters", "require_umap", "umap_gmm_labels"]
+
+
+def require_umap(what: str, instead: str) -> None:
+    """Raise an ImportError naming the extra when umap-learn is missing."""
+    try:
+        import umap  # noqa: F401
+    except ImportError as err:
+        raise ImportError(f"{what} needs the optional extra umap-learn: pip install umap-learn "
+                          f"(or choose {instead}).") from err
+
+
+def umap_gmm_labels(codes: np.ndarray, n_clusters: int, *, n_neighbors: int = 20,
+                    n_init: int = 5, seed: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray, GaussianMixture]:
+    """N2D's clustering of codes (N, d): UMAP to ``n_clusters`` dimensions (``n_neighbors``
+    neighbours, min_dist 0, euclidean), then a full-covariance GMM with ``n_init`` restarts.
+    Returns the labels (N,), the UMAP coordinates (N, n_clusters) and the fitted GMM."""
+    import umap
+
+    reducer = umap.UMAP(n_components=n_clusters, n_neighbors=n_neighbors, min_dist=0.0,
+                        metric="euclidean", random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state"; GMM restarts
+        points = reducer.fit_transform(codes)
+        gmm = GaussianMixture(n_clusters, n_init=n_init, random_state=seed,
+                              covariance_type="full")
+        labels = gmm.fit_predict(points).astype(np.int64)
+    return labels, points, gmm
 
 
 @dataclass(repr=False, eq=False)
@@ -65,7 +93,8 @@ class AutoencoderClusters(LikelihoodAutoencoderMethod):
 
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
-        return dict(widths=(16, 16, 32, 4), pretrain_epochs=3, batch_size=64, n_init=1)
+        return dict(widths=(16, 16, 32, 4), pretrain_epochs=3, batch_size=64, n_init=1,
+                    pretrain_min_steps=0)
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
@@ -73,11 +102,7 @@ class AutoencoderClusters(LikelihoodAutoencoderMethod):
         check_positive_int("n_init", self.n_init)
         check_positive_int("umap_neighbors", self.umap_neighbors, minimum=2)
         if self.cluster == "umap-gmm":
-            try:
-                import umap  # noqa: F401
-            except ImportError as err:
-                raise ImportError("cluster='umap-gmm' needs the optional extra umap-learn: "
-                                  "pip install umap-learn (or choose cluster='gmm').") from err
+            require_umap("cluster='umap-gmm'", "cluster='gmm'")
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
         x, _, ae = self._pretrained(graph, device, rng)
@@ -85,24 +110,16 @@ class AutoencoderClusters(LikelihoodAutoencoderMethod):
             codes = ae.encode(x)[-1].cpu().numpy()
         seed = int(rng.integers(2**31))
         self.embedding_ = codes
-        if self.cluster == "kmeans":
-            model: Any = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-            points = codes
-        else:
-            points = codes
-            if self.cluster == "umap-gmm":
-                import umap
-
-                reducer = umap.UMAP(n_components=self.n_clusters, n_neighbors=self.umap_neighbors,
-                                    min_dist=0.0, metric="euclidean", random_state=seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "n_jobs overridden by random_state"
-                    points = reducer.fit_transform(codes)
-                self.reduced_ = points
-            model = GaussianMixture(
-                self.n_clusters, n_init=self.n_init, random_state=seed,
-                covariance_type="diag" if self.cluster == "gmm" else "full")
+        if self.cluster == "umap-gmm":
+            self.labels_, self.reduced_, self.model_ = umap_gmm_labels(
+                codes, self.n_clusters, n_neighbors=self.umap_neighbors, n_init=self.n_init,
+                seed=seed)
+            return
+        model: Any = (KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
+                      if self.cluster == "kmeans" else
+                      GaussianMixture(self.n_clusters, n_init=self.n_init, random_state=seed,
+                                      covariance_type="diag"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a GMM restart that did not converge is fine
-            self.labels_ = model.fit_predict(points).astype(np.int64)
+            self.labels_ = model.fit_predict(codes).astype(np.int64)
         self.model_ = model

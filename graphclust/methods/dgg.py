@@ -21,7 +21,8 @@ Steps of :meth:`DGG.fit`:
    ``siamese_epochs`` epochs with :func:`~graphclust.nn.contrastive.siamese_hinge_loss`,
    positives each point's ``siamese_positives`` input-space nearest neighbours, negatives
    random pairs), fixed for the run; weights w_ij by the Gaussian kernel of eq. 32 or
-   uniform (the authors' code). The start: the spectral clustering of that graph (ours) or
+   uniform (the authors' code). The start: the spectral clustering of that graph (ours), N2D's
+   UMAP + GMM of the codes (ours, optional extra umap-learn), or
    a GMM on the codes (VaDE's; the paper's K-means on the latents) gives pseudo-labels; the
    prior is fitted to the codes grouped by them and the classifier trained
    ``classifier_epochs`` epochs on them (the paper: f2 trained on the K-means labels).
@@ -68,6 +69,7 @@ from graphclust.base import (
     minibatches,
 )
 from graphclust.graph import Graph
+from graphclust.methods.ae_cluster import require_umap, umap_gmm_labels
 from graphclust.methods.vade import VaDE
 from graphclust.neighbors import knn_indices
 from graphclust.nn.autoencoder import Autoencoder
@@ -202,14 +204,19 @@ class DGG(VaDE):
         pi_i of eqs. 30-31 (DGG) or one learned pi (VaDE). With ``n_neighbors=0``,
         ``assignment="posterior"`` and ``mixture_weights="global"`` the objective, and the
         fit, are VaDE's exactly.
-    start : {"spectral", "gmm"}, default "spectral"
-        The prior's and the classifier's start: the spectral clustering of the neighbour
+    start : {"auto", "umap", "spectral", "gmm"}, default "auto"
+        The prior's and the classifier's start ("auto": "umap" where umap-learn is
+        installed, else "spectral"; the one used is ``start_``): the spectral clustering of the neighbour
         graph (:func:`spectral_labels`; ours, not the paper's: MNIST-test seed 0 starts at
-        79.6 ACC this way, at 66.3 from the GMM), or a GMM on the pre-trained codes (VaDE's
-        start, the paper's K-means on the latents). Without neighbours the start is the GMM.
+        79.6 ACC this way, at 66.3 from the GMM), a GMM on the pre-trained codes (VaDE's
+        start, the paper's K-means on the latents), or N2D's UMAP + GMM of the codes
+        (:func:`~graphclust.methods.ae_cluster.umap_gmm_labels`, ``umap_neighbors``
+        neighbours; needs the optional extra umap-learn). Without neighbours "auto" and
+        "spectral" are the GMM.
 
     Attributes (besides VaDE's)
     ----------
+    start_ : the start used (see ``start``); pretrain_labels_ its pseudo-labels;
     neighbor_graph_ : sparse (N, N), the weights w_ij; ``weights_`` is the mean of pi_i
     in the per-sample mode; classifier_agreement_ (see ``classifier_epochs``); ``history_`` adds "siamese/loss" and "classifier/loss".
     """
@@ -229,7 +236,8 @@ class DGG(VaDE):
     classifier_lr: float = 0.01
     assignment: Literal["classifier", "posterior"] = "classifier"
     mixture_weights: Literal["per_sample", "global"] = "per_sample"
-    start: Literal["gmm", "spectral"] = "spectral"
+    start: Literal["auto", "gmm", "spectral", "umap"] = "auto"
+    umap_neighbors: int = 20
 
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
@@ -243,7 +251,10 @@ class DGG(VaDE):
         check_choice("affinity", self.affinity, ("gaussian", "uniform"))
         check_choice("assignment", self.assignment, ("classifier", "posterior"))
         check_choice("mixture_weights", self.mixture_weights, ("per_sample", "global"))
-        check_choice("start", self.start, ("gmm", "spectral"))
+        check_choice("start", self.start, ("auto", "gmm", "spectral", "umap"))
+        check_positive_int("umap_neighbors", self.umap_neighbors, minimum=2)
+        if self.start == "umap":
+            require_umap("start='umap'", "start='spectral'")
         check_positive_int("n_neighbors", self.n_neighbors, minimum=0)
         for name in ("n_candidates", "siamese_positives"):
             check_positive_int(name, getattr(self, name))
@@ -353,18 +364,37 @@ class DGG(VaDE):
     def _start(self, graph: Graph, x: torch.Tensor, ae: Autoencoder, codes: np.ndarray,
                prior: MixturePrior, gen: torch.Generator, rng: np.random.Generator) -> None:
         """Step 2: the neighbours, then the prior's start: VaDE's GMM on the codes, or the
-        spectral clustering of the neighbour graph with the prior fitted to the codes of
-        each of its clusters (weights, means, unbiased variances)."""
+        spectral clustering of the neighbour graph, or N2D's UMAP + GMM of the codes, with
+        the prior fitted to the codes of each of its clusters (weights, means, unbiased
+        variances)."""
         self._pairs = self._neighbor_pairs(graph, x, ae, gen)
-        if self.start == "gmm" or self.n_neighbors == 0:
+        self.start_ = self._resolve_start()
+        if self.start_ == "gmm":
             super()._start(graph, x, ae, codes, prior, gen, rng)
             return
-        labels = spectral_labels(x.shape[0], *self._pairs, self.n_clusters,
-                                 int(rng.integers(2**31)))
+        seed = int(rng.integers(2**31))
+        if self.start_ == "umap":
+            labels = umap_gmm_labels(codes, self.n_clusters, n_neighbors=self.umap_neighbors,
+                                     seed=seed)[0]
+        else:
+            labels = spectral_labels(x.shape[0], *self._pairs, self.n_clusters, seed)
         self.pretrain_labels_ = labels
         prior.initialise(*(torch.as_tensor(a, dtype=torch.float32, device=x.device)
                            for a in mixture_from_labels(codes, labels, self.n_clusters,
                                                         self.min_var)))
+
+    def _resolve_start(self) -> str:
+        if self.n_neighbors == 0 and self.start in ("auto", "spectral"):
+            return "gmm"  # no graph to cut; "umap" needs none and stays
+        if self.start != "auto":
+            return str(self.start)
+        try:
+            import umap  # noqa: F401
+        except ImportError:
+            log.info("DGG: start='auto' is 'spectral' (umap-learn is not installed; "
+                     "pip install umap-learn for the UMAP start)")
+            return "spectral"
+        return "umap"
 
     # ------------------------------------------------------------------ joint phase
     def _joint(self, graph: Graph, x: torch.Tensor, model: nn.ModuleDict, gen: torch.Generator,

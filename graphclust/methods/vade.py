@@ -120,7 +120,7 @@ class VaDE(LikelihoodAutoencoderMethod):
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
         return dict(widths=(16, 16, 32, 4), pretrain_epochs=3, n_epochs=3, batch_size=64,
-                    n_init=1)
+                    n_init=1, pretrain_min_steps=0)
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
