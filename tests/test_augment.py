@@ -1,0 +1,45 @@
+"""Image views: shape and value range kept, identity at zero magnitude, seeded."""
+
+import pytest
+import torch
+
+from graphclust.nn.augment import ImageViews, random_affine, random_cutout
+
+
+def _images(b=8, h=16, w=16, seed=0):
+    return torch.rand(b, 1, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def test_views_keep_shape_and_range_and_are_repeatable():
+    x = _images()
+    views = ImageViews()
+    a = views(x, torch.Generator().manual_seed(1))
+    b = views(x, torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+    torch.testing.assert_close(a, b)
+    assert not torch.equal(a, views(x, torch.Generator().manual_seed(2)))
+
+
+def test_zero_magnitudes_are_the_identity():
+    x = _images()
+    none = ImageViews(rotation=0, shift=0, scale=(1.0, 1.0), brightness=0, contrast=0,
+                      cutout_p=0)
+    torch.testing.assert_close(none(x, torch.Generator().manual_seed(0)), x)
+    # the affine map alone at zero magnitude resamples on the pixel centres: the identity
+    torch.testing.assert_close(random_affine(x, torch.Generator(), rotation=0, shift=0,
+                                             scale=(1.0, 1.0)), x, atol=1e-6, rtol=0)
+
+
+def test_cutout_zeroes_one_square_per_hit_image():
+    x = torch.ones(64, 1, 10, 10)
+    out = random_cutout(x, torch.Generator().manual_seed(0), size=0.3, p=1.0)
+    zeros = (out == 0).sum(dim=(1, 2, 3))
+    assert int(zeros.max()) <= 9 and int((zeros > 0).sum()) > 32  # a 3 x 3 square at most
+    untouched = random_cutout(x, torch.Generator().manual_seed(0), size=0.3, p=0.0)
+    torch.testing.assert_close(untouched, x)
+
+
+def test_views_reject_a_flat_batch():
+    with pytest.raises(ValueError, match=r"images must be a batch \(B, C, H, W\)"):
+        ImageViews()(torch.rand(4, 256), torch.Generator())
