@@ -7,6 +7,7 @@ from .agcn import AGCN
 from .baselines import KMeansFeatures, SpectralGraph
 from .dgg import DGG
 from .dgi import DGI
+from .gcc import GCC, SimCLR
 from .gmim import GMIM
 from .vade import VaDE
 
@@ -19,6 +20,9 @@ METHODS: dict[str, type[BaseGraphClusterer]] = {
     "vade": VaDE,
     "dgg": DGG,
     "ae": AutoencoderClusters,
+    "gcc": GCC,
+    "simclr": SimCLR,
 }
 
-__all__ = ["AGCN", "AutoencoderClusters", "DGG", "DGI", "GMIM", "METHODS", "KMeansFeatures", "SpectralGraph", "VaDE"]
+__all__ = ["AGCN", "AutoencoderClusters", "DGG", "DGI", "GCC", "GMIM", "METHODS", "KMeansFeatures",
+           "SimCLR", "SpectralGraph", "VaDE"]
