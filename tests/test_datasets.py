@@ -88,6 +88,9 @@ def test_usps_and_images(data_root):
         load_dataset("usps", data_root, k=4)
     coil = load_dataset("coil20", data_root, k=5)
     assert np.bincount(coil.labels).tolist() == [72] * 20
+    # the image loaders keep the image shape for image backbones (GCC's CNN)
+    assert usps.meta["image_shape"] == (1, 16, 16) and coil.meta["image_shape"] == (1, 32, 32)
+    assert load_dataset("mnist-test", data_root, k=1).meta["image_shape"] == (1, 28, 28)
 
 
 @requires_data
@@ -241,6 +244,7 @@ def test_fashion_mnist_from_a_path_the_system_folder_or_a_clear_message(tmp_path
         idx(tmp_path / f"{name}-labels-idx1-ubyte.gz", np.arange(n) % 10)
     g = load_dataset("fashion-mnist", tmp_path / "root", path=tmp_path, k=0)
     assert g.n_nodes == 5 and g.n_features == 784 and g.n_edges == 0
+    assert g.meta["image_shape"] == (1, 28, 28)
     assert 0.0 <= g.features.min() and g.features.max() <= 1.0
     assert load_dataset("fashion-mnist-test", tmp_path / "root", path=tmp_path, k=1).n_nodes == 2
     monkeypatch.setitem(reg.REGISTRY["fashion-mnist"].__dict__, "system_dir", str(tmp_path / "none"))

@@ -236,7 +236,8 @@ def _load_usps(root: Path, download: bool = True, k: int = 3, rebuild_knn: bool 
         loops = 0
     else:
         a, loops = _clean(read_edge_txt(root / f"sdcn/usps/usps{k}_graph.txt", x.shape[0]))
-    return Graph(x, a, y, "usps", meta={"format": "sdcn", "knn": k, "self_loops_removed": loops})
+    return Graph(x, a, y, "usps", meta={"format": "sdcn", "knn": k, "self_loops_removed": loops,
+                                        "image_shape": (1, 16, 16)})
 
 
 register(
@@ -352,7 +353,7 @@ def _load_coil20(root: Path, download: bool = True, k: int = 10, metric: str = "
     x = np.asarray(mat["X"], dtype=np.float32) / 255.0
     y = encode_labels(mat["Y"])
     return Graph(x, knn_graph(x, k, metric=metric), y, "coil20",  # type: ignore[arg-type]
-                 meta={"format": "mat", "knn": k})
+                 meta={"format": "mat", "knn": k, "image_shape": (1, 32, 32)})
 
 
 def _load_mnist_test(root: Path, download: bool = True, k: int = 10, metric: str = "cosine") -> Graph:
@@ -368,7 +369,7 @@ def _load_mnist_test(root: Path, download: bool = True, k: int = 10, metric: str
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"{img} has {x.shape[0]} images but {lab} has {y.shape[0]} labels.")
     return Graph(x, knn_graph(x, k, metric=metric), y, "mnist-test",  # type: ignore[arg-type]
-                 meta={"format": "idx", "knn": k})
+                 meta={"format": "idx", "knn": k, "image_shape": (1, 28, 28)})
 
 
 register(DatasetSpec("coil20", "COIL-20 object images 32x32 with a k-NN graph (k=10)",
@@ -428,8 +429,10 @@ def _make_idx_loader(name: str, how_to_get: str) -> Callable[..., Graph]:
             raise ValueError(f"k must be >= 0 (0 = no k-NN graph) but got {k}.")
         a = (knn_graph(x, k, metric=metric) if k > 0  # type: ignore[arg-type]
              else sp.csr_matrix((x.shape[0], x.shape[0]), dtype=np.float32))
+        side = images[0].shape[1:]
         return Graph(x, a, y, name, meta={"format": "idx", "knn": k,  # type: ignore[arg-type]
-                                          "source": str(paths[0].parent)})
+                                          "source": str(paths[0].parent),
+                                          "image_shape": (1, *map(int, side))})
 
     return load
 
