@@ -1,0 +1,103 @@
+"""GCC's pieces on hand-made inputs, its schedule, and its bad-input messages."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from graphclust import GCC, Graph, SimCLR
+from graphclust.diffusion import gcn_norm
+from graphclust.methods.gcc import neighbor_lists, propagated_features
+from graphclust.neighbors import knn_graph
+
+SMALL = GCC.get_test_params()
+
+
+def _toy_images(n=90, seed=0):
+    """Three classes of 8x8 images: a bright band at rows 0-2, 3-5 or 5-7, plus noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    img = np.zeros((n, 1, 8, 8), np.float32)
+    for i, c in enumerate(y):
+        img[i, 0, [0, 3, 5][c]:[0, 3, 5][c] + 3] = 1.0
+    img = np.clip(img + 0.2 * rng.random(img.shape), 0, 1).astype(np.float32)
+    flat = img.reshape(n, -1)
+    return Graph(flat, knn_graph(flat, 5), y, "toy-images", meta={"image_shape": (1, 8, 8)})
+
+
+def test_neighbor_lists_on_a_line():
+    # points at angles 0, 1, 3, 10 degrees on the unit circle: cosine order = angle order
+    ang = np.deg2rad([0.0, 1.0, 3.0, 10.0])
+    z = torch.tensor(np.stack([np.cos(ang), np.sin(ang)], 1), dtype=torch.float32)
+    lists, degrees = neighbor_lists(z, 1)
+    assert lists.tolist() == [[0, 1], [1, 0], [2, 1], [3, 2]]  # self first, then the nearest
+    # symmetrised: 0-1, 1-2, 2-3 -> list sizes with self 2, 3, 3, 2
+    assert degrees.tolist() == [2.0, 3.0, 3.0, 2.0]
+
+
+def test_propagated_features_copy_zero_is_the_clean_propagation():
+    a = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32))
+    x = np.eye(3, dtype=np.float32)
+    out = propagated_features(x, a, 2, 0.5, 3, np.random.default_rng(0))
+    norm = gcn_norm(a).toarray()
+    np.testing.assert_allclose(out[0], np.concatenate([x, norm @ x, norm @ norm @ x], 1),
+                               rtol=1e-6)
+    assert out.shape == (3, 3, 9)
+    same = propagated_features(x, a, 1, 0.0, 2, np.random.default_rng(0))
+    np.testing.assert_allclose(same[0], same[1])  # no edge dropped: copies agree
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")  # 4-epoch fits: collapse is not tested
+def test_gcc_rebuilds_the_graph_on_its_schedule_and_labels_from_its_head():
+    g = _toy_images()
+    m = GCC(3, random_state=0, **{**SMALL, "n_epochs": 7, "warmup_epochs": 2,
+                                  "graph_every": 2}).fit(g)
+    assert m.backbone_ == "cnn" and len(m.graph_seconds_) == 3  # epochs 2, 4, 6
+    assert m.neighbor_lists_.shape == (90, 6) and (m.neighbor_lists_[:, 0] == np.arange(90)).all()
+    np.testing.assert_array_equal(m.labels_, m.responsibilities_.argmax(1))
+    assert set(m.history_) >= {"gcc/rgc", "gcc/agc", "gcc/cr", "gcc/instance"}
+    again = GCC(3, random_state=0, **{**SMALL, "n_epochs": 7, "warmup_epochs": 2,
+                                      "graph_every": 2}).fit(g)
+    np.testing.assert_array_equal(m.labels_, again.labels_)
+
+
+def test_simclr_baseline_never_builds_the_graph_and_clusters_separable_images():
+    g = _toy_images()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = SimCLR(3, random_state=0, **{**SMALL, "n_epochs": 15}).fit(g)
+    from graphclust import evaluate
+
+    assert m.graph_seconds_ == [] and not hasattr(m, "responsibilities_")
+    assert evaluate(g.labels, m.labels_)["acc"] > 0.9
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")  # 4-epoch fits: collapse is not tested
+def test_vector_inputs_take_the_mlp_and_propagate_over_edges():
+    g = _toy_images()
+    plain = Graph(g.features, g.adjacency, g.labels, "vectors")
+    m = GCC(3, random_state=0, **SMALL).fit(plain)
+    assert m.backbone_ == "mlp" and m.embedding_.shape == (90, 32)
+    assert m.model_["backbone"].net[0].in_features == 64 * 3  # [X, AX, A^2 X]
+    none = Graph(g.features, sp.csr_matrix((90, 90)), g.labels, "no-edges")
+    assert GCC(3, random_state=0, **SMALL).fit(none).model_["backbone"].net[0].in_features == 64
+
+
+def test_bad_settings_say_what_to_change():
+    g = _toy_images()
+    plain = Graph(g.features, g.adjacency, g.labels, "vectors")
+    with pytest.raises(ValueError, match="backbone='cnn' needs images"):
+        GCC(3, backbone="cnn").fit(plain)
+    with pytest.raises(ValueError, match=r"warmup_epochs \(5\) must be below n_epochs \(5\)"):
+        GCC(3, n_epochs=5, warmup_epochs=5).fit(g)
+    with pytest.raises(ValueError, match="feature_mask is a probability in"):
+        GCC(3, feature_mask=1.5).fit(g)
+    with pytest.raises(ValueError, match=r"zoom must be \(low, high\)"):
+        GCC(3, zoom=(1.2, 0.8)).fit(g)
+    wrong = Graph(g.features, g.adjacency, g.labels, "w", meta={"image_shape": (1, 4, 4)})
+    with pytest.raises(ValueError, match=r"meta\['image_shape'\] \(1, 4, 4\) holds 16 values"):
+        GCC(3).fit(wrong)
+    with pytest.raises(ValueError, match="n_neighbors must be below the number of samples"):
+        GCC(3, n_neighbors=90).fit(g)
