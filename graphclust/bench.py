@@ -360,7 +360,7 @@ def render(spec: dict[str, Any], entries: list[dict[str, Any]], seeds: int,
         want = e.get("seeds", seeds)
         label = e["row"] + ("" if len(runs) == want else f" ({len(runs)} of {want} seeds so far)")
         if want < seeds and len(runs) == want:
-            label += f" ({want} seeds)"
+            label += f" ({want} seed{'s' if want != 1 else ''})"
         cells = []
         for j, m in enumerate(metrics):
             ours = [r[m] for r in runs if m in r]

@@ -27,17 +27,23 @@ def knn_indices(
     *,
     metric: Literal["euclidean", "cosine"] = "euclidean",
     block_size: int = 2048,
+    backend: Literal["auto", "torch", "faiss"] = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` nearest other points of every point, exactly: (indices (N, k) int64, scores
     (N, k)), nearest first.
 
-    ``scores`` are minus the squared Euclidean distance, or the cosine similarity. Blocked
-    matrix products with a top-k per block: memory O(block_size x N + N k), cost N^2 F
-    multiply-adds (the floor of an exact search). A point is never its own neighbour;
-    duplicates of it may be.
+    ``scores`` are minus the squared Euclidean distance, or the cosine similarity. Both
+    backends are exact, with cost N^2 F multiply-adds (the floor of an exact search):
+    "torch", blocked matrix products with a top-k per block (memory O(block_size x N + N k));
+    "faiss", a flat index of the optional extra ``faiss-cpu`` (the same search in faiss's
+    kernels, on torch's thread count); "auto" takes faiss where it is installed. A point is
+    never its own neighbour; duplicates of it may be. Ties may order differently between the
+    backends.
     """
     if metric not in ("euclidean", "cosine"):
         raise ValueError(f"metric must be 'euclidean' or 'cosine' but got {metric!r}.")
+    if backend not in ("auto", "torch", "faiss"):
+        raise ValueError(f"backend must be 'auto', 'torch' or 'faiss' but got {backend!r}.")
     x_np = features.toarray() if sp.issparse(features) else np.asarray(features)
     if x_np.ndim != 2:
         raise ValueError(f"Expected features of shape (N, F) but got shape {x_np.shape}.")
@@ -47,6 +53,9 @@ def knn_indices(
     x = torch.as_tensor(np.ascontiguousarray(x_np), dtype=torch.float32)
     if metric == "cosine":
         x = torch.nn.functional.normalize(x, dim=1)
+    faiss = _faiss(backend)
+    if faiss is not None:
+        return _faiss_search(faiss, x.numpy(), int(k), metric)
     sq = (x * x).sum(1)
     idx = torch.empty(n, int(k), dtype=torch.int64)
     score = torch.empty(n, int(k))
@@ -59,6 +68,40 @@ def knn_indices(
         v, i = torch.topk(s, int(k), dim=1)
         idx[start:stop], score[start:stop] = i, v
     return idx, score
+
+
+def _faiss(backend: str) -> Any:
+    """The faiss module for ``backend``, or None for the torch search."""
+    if backend == "torch":
+        return None
+    try:
+        import faiss
+    except ImportError:
+        if backend == "faiss":
+            raise ImportError("backend='faiss' needs the optional extra faiss-cpu: pip install "
+                              "faiss-cpu (or use backend='torch').") from None
+        return None
+    return faiss
+
+
+def _faiss_search(faiss: Any, x: np.ndarray, k: int, metric: str
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact search in a flat faiss index: the k + 1 nearest, then each point's own entry
+    dropped (or the farthest, where a duplicate displaced it)."""
+    n = x.shape[0]
+    faiss.omp_set_num_threads(torch.get_num_threads())
+    index = faiss.IndexFlatIP(x.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(x.shape[1])
+    index.add(x)
+    score, idx = index.search(x, min(k + 1, n))
+    if metric == "euclidean":
+        score = -score
+    own = idx == np.arange(n)[:, None]
+    drop = np.where(own.any(1), own.argmax(1), idx.shape[1] - 1)
+    keep = np.ones(idx.shape, bool)
+    keep[np.arange(n), drop] = False
+    idx = idx[keep].reshape(n, -1)[:, :k]
+    score = score[keep].reshape(n, -1)[:, :k]
+    return torch.as_tensor(idx.astype(np.int64)), torch.as_tensor(score.astype(np.float32))
 
 
 def knn_graph(

@@ -262,14 +262,16 @@ class GCC(BaseGraphClusterer):
 
     # ------------------------------------------------------------ inputs and views
     def _inputs(self, graph: Graph, device: torch.device, rng: np.random.Generator
-                ) -> tuple[torch.Tensor, torch.Tensor, View, nn.Module]:
+                ) -> tuple[torch.Tensor, torch.Tensor, View, SmallCNN | MLPEncoder]:
         """(training tensor, the clean inputs (N, ...), the view function, the backbone)."""
-        shape = graph.meta.get("image_shape")
-        images = self.backbone == "cnn" or (self.backbone == "auto" and shape is not None)
-        if images:
+        meta_shape = graph.meta.get("image_shape")
+        if meta_shape is not None and self.backbone in ("auto", "cnn"):  # cnn needs it: checked
+            shape = tuple(int(s) for s in meta_shape)
             self.backbone_ = "cnn"
             x = torch.as_tensor(graph.dense_features().reshape(-1, *shape), device=device)
-            views = ImageViews(rotation=self.rotation, shift=self.shift, scale=tuple(self.zoom),
+            low, high = self.zoom
+            views = ImageViews(rotation=self.rotation, shift=self.shift,
+                               scale=(float(low), float(high)),
                                brightness=self.brightness, contrast=self.contrast,
                                cutout_p=self.cutout)
             return x, x, _image_view(views), SmallCNN(int(shape[0]), tuple(self.channels))
