@@ -18,6 +18,11 @@ HARD = {
     "gmim": dict(hidden=32, pretrain_epochs=200, n_epochs=30),
     "agcn": dict(widths=(64, 64, 128, 8), pretrain_epochs=30, n_epochs=40, batch_size=64),
     "spectral": {},
+    # GCC and its baseline read the edges through the propagated views [X, AX, A^2 X]
+    "gcc": dict(widths=(64, 64), embedding_dim=32, n_epochs=30, warmup_epochs=5, batch_size=128,
+                edge_views=2, lr=0.01),
+    "simclr": dict(widths=(64, 64), embedding_dim=32, n_epochs=30, batch_size=128,
+                   edge_views=2),
 }
 SEEDS = (0, 1)
 MARGIN = 0.25
