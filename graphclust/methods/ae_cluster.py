@@ -29,16 +29,23 @@ from graphclust.base import check_choice, check_positive_int
 from graphclust.graph import Graph
 from graphclust.methods._autoencoder import LikelihoodAutoencoderMethod
 
-__all__ = ["AutoencoderClusters", "require_umap", "umap_gmm_labels"]
+__all__ = ["AutoencoderClusters", "has_umap", "require_umap", "umap_gmm_labels"]
+
+
+def has_umap() -> bool:
+    """Whether the optional extra umap-learn is installed."""
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def require_umap(what: str, instead: str) -> None:
     """Raise an ImportError naming the extra when umap-learn is missing."""
-    try:
-        import umap  # noqa: F401
-    except ImportError as err:
+    if not has_umap():
         raise ImportError(f"{what} needs the optional extra umap-learn: pip install umap-learn "
-                          f"(or choose {instead}).") from err
+                          f"(or choose {instead}).")
 
 
 def umap_gmm_labels(codes: np.ndarray, n_clusters: int, *, n_neighbors: int = 20,

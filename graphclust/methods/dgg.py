@@ -69,7 +69,7 @@ from graphclust.base import (
     minibatches,
 )
 from graphclust.graph import Graph
-from graphclust.methods.ae_cluster import require_umap, umap_gmm_labels
+from graphclust.methods.ae_cluster import has_umap, require_umap, umap_gmm_labels
 from graphclust.methods.vade import VaDE
 from graphclust.neighbors import knn_indices
 from graphclust.nn.autoencoder import Autoencoder
@@ -388,9 +388,7 @@ class DGG(VaDE):
             return "gmm"  # no graph to cut; "umap" needs none and stays
         if self.start != "auto":
             return str(self.start)
-        try:
-            import umap  # noqa: F401
-        except ImportError:
+        if not has_umap():
             log.info("DGG: start='auto' is 'spectral' (umap-learn is not installed; "
                      "pip install umap-learn for the UMAP start)")
             return "spectral"

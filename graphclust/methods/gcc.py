@@ -116,10 +116,9 @@ def propagated_features(features: np.ndarray, adjacency: sp.csr_matrix, hops: in
 
 def _feature_view(mask: float) -> View:
     def view(x: torch.Tensor, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        if x.ndim == 3:  # (copies, N, F): one copy per sample, the clean copy 0 excluded
-            copy = torch.randint(max(x.shape[0] - 1, 1), (idx.shape[0],), generator=gen)
-            copy = (copy + (1 if x.shape[0] > 1 else 0)).to(x.device)
-            rows = x[copy, idx]
+        if x.ndim == 3:  # (copies >= 2, N, F): one edge-dropped copy per sample, never copy 0
+            copy = 1 + torch.randint(x.shape[0] - 1, (idx.shape[0],), generator=gen)
+            rows = x[copy.to(x.device), idx]
         else:
             rows = x.index_select(0, idx)
         if mask > 0:
