@@ -94,8 +94,10 @@ def test_bad_settings_say_what_to_change():
         GCC(3, n_epochs=5, warmup_epochs=5).fit(g)
     with pytest.raises(ValueError, match="feature_mask is a probability in"):
         GCC(3, feature_mask=1.5).fit(g)
-    with pytest.raises(ValueError, match=r"zoom must be \(low, high\)"):
-        GCC(3, zoom=(1.2, 0.8)).fit(g)
+    with pytest.raises(ValueError, match=r"crop_area must be \(low, high\) with 0 < low <= high <= 1"):
+        GCC(3, crop_area=(0.5, 1.2)).fit(g)
+    with pytest.raises(ValueError, match=r"crop_aspect must be \(low, high\)"):
+        GCC(3, crop_aspect=(1.3, 0.7)).fit(g)
     wrong = Graph(g.features, g.adjacency, g.labels, "w", meta={"image_shape": (1, 4, 4)})
     with pytest.raises(ValueError, match=r"meta\['image_shape'\] \(1, 4, 4\) holds 16 values"):
         GCC(3).fit(wrong)

@@ -7,8 +7,10 @@ out come from the authors' code ([G], read only, CC BY-NC) as ``gcc-notes.md`` r
 A backbone maps each view of a sample to a representation h; a contrastive head maps h to a
 unit vector z and a cluster head (one linear layer, softmax) to assignments q. Training:
 
-1. **Warm-up** (``warmup_epochs``): two views per sample, plain instance contrast (the RGC loss
-   with the second view as the only positive), AGC and CR off ([G]: epochs 0-50 of 1000).
+1. **Warm-up** (``warmup_epochs``): two views per sample, plain instance contrast as [G]
+   codes it: a softmax of each first view over the batch's first and second views (its own
+   second view the positive; itself, the other samples' views the rest of the denominator),
+   AGC and CR off ([G]: epochs 0-50 of 1000).
 2. **The graph A(t)**: at the end of the warm-up, and every ``graph_every`` epochs after,
    the k-NN graph (k = ``n_neighbors``, cosine, exact: :func:`~graphclust.neighbors.
    knn_indices`) of a memory of the second views' z, averaged over the last
@@ -19,7 +21,10 @@ unit vector z and a cluster head (one linear layer, softmax) to assignments q. T
    ``cr_weight`` CR ([G]'s 2, 1, 2 = [S]'s lambda 0.5, eta 1; :mod:`graphclust.nn.
    graph_contrastive`), RGC with positives the anchor's second view (weight 1) and its
    neighbour's view (weight 1 / sqrt(d_j): -L_ij with the anchor's constant 1 / sqrt(d_i)
-   dropped, as [G]), negatives the other anchors' second views and neighbour views.
+   dropped, as [G]), negatives every other first view (the anchor's own among them, as [G]),
+   second view and neighbour view of the batch. [G] takes three neighbours (entries 1-3 of
+   the list) for RGC and a fourth, random one for AGC: four more passes a step where ours
+   takes one, for the CPU.
 4. Labels: argmax q of the un-augmented inputs at the last epoch (never an epoch chosen by
    accuracy: [G] keeps the checkpoint of best ground-truth ACC); ``embedding_`` is h.
 
@@ -45,6 +50,7 @@ baseline GCC must beat).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
@@ -162,9 +168,10 @@ class GCC(BaseGraphClusterer):
         Weights of the three losses ([G]).
     objective : {"gcc", "instance"}, default "gcc"
         "instance": the SimCLR-style baseline (no graph, no AGC/CR, k-means of h).
-    rotation, shift, zoom, brightness, contrast, cutout : image views (degrees, fraction of
-        the side, (low, high) zoom, strengths, cutout probability with a 0.3-side square);
-        defaults 15, 0.1, (0.8, 1.2), 0.4, 0.4, 0.5.
+    rotation, shift, crop_area, crop_aspect, brightness, contrast, cutout : image views
+        (degrees; fraction of the side; the random resized crop's (low, high) fraction of the
+        area and aspect ratio; strengths; cutout probability with a 0.3-side square);
+        defaults 15, 0.1, (0.5, 1), (3/4, 4/3), 0.4, 0.4, 0.5.
     feature_mask, edge_drop, edge_views, propagation_hops : vector views; defaults 0.3,
         0.2, 4, 2 (graphs only for the last three).
     n_init : int, default 10
@@ -198,7 +205,8 @@ class GCC(BaseGraphClusterer):
     objective: Literal["gcc", "instance"] = "gcc"
     rotation: float = ImageViews.rotation  # the image views' defaults, kept in one place
     shift: float = ImageViews.shift
-    zoom: tuple[float, float] = ImageViews.scale
+    crop_area: tuple[float, float] = ImageViews.crop_area
+    crop_aspect: tuple[float, float] = ImageViews.crop_aspect
     brightness: float = ImageViews.brightness
     contrast: float = ImageViews.contrast
     cutout: float = ImageViews.cutout_p
@@ -232,9 +240,11 @@ class GCC(BaseGraphClusterer):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise ValueError(f"{name} is a probability in [0, 1) but got {value!r}.")
-        if len(tuple(self.zoom)) != 2 or not 0 < self.zoom[0] <= self.zoom[1]:
-            raise ValueError(f"zoom must be (low, high) with 0 < low <= high but got "
-                             f"{self.zoom!r}.")
+        for name, top in (("crop_area", 1.0), ("crop_aspect", math.inf)):
+            value = tuple(getattr(self, name))
+            if len(value) != 2 or not 0 < value[0] <= value[1] <= top:
+                raise ValueError(f"{name} must be (low, high) with 0 < low <= high"
+                                 + (" <= 1" if top == 1 else "") + f" but got {value!r}.")
         for name in ("channels", "widths"):
             value = tuple(getattr(self, name))
             if not value or any(isinstance(w, bool) or not isinstance(w, (int, np.integer))
@@ -268,9 +278,9 @@ class GCC(BaseGraphClusterer):
             shape = tuple(int(s) for s in meta_shape)
             self.backbone_ = "cnn"
             x = torch.as_tensor(graph.dense_features().reshape(-1, *shape), device=device)
-            low, high = self.zoom
             views = ImageViews(rotation=self.rotation, shift=self.shift,
-                               scale=(float(low), float(high)),
+                               crop_area=tuple(map(float, self.crop_area)),  # type: ignore[arg-type]
+                               crop_aspect=tuple(map(float, self.crop_aspect)),  # type: ignore[arg-type]
                                brightness=self.brightness, contrast=self.contrast,
                                cutout_p=self.cutout)
             return x, x, _image_view(views), SmallCNN(int(shape[0]), tuple(self.channels))
@@ -334,18 +344,22 @@ class GCC(BaseGraphClusterer):
             memory[slot, idx] = z2.detach()
             filled[slot] = True
             b = idx.shape[0]
-            if state["lists"] is None:
-                loss = rgc_loss(z1, z2, torch.eye(b, device=device), self.tau)
+            zeros = torch.zeros(b, b, device=device)
+            if state["lists"] is None:  # [G]'s warm-up: a softmax over [z1; z2], self included
+                loss = rgc_loss(z1, torch.cat([z1, z2]),
+                                torch.cat([zeros, torch.eye(b, device=device)], 1), self.tau,
+                                positives_in_denominator=True)
                 return loss, {"instance": loss}
             lists, degrees = state["lists"], state["degrees"]
             pick = torch.randint(lists.shape[1], (b,), generator=gen)
             nb = lists[idx.cpu(), pick].to(device)
             h3, z3 = encode(view(x, nb, gen))
-            w = torch.zeros(b, 2 * b, device=device)
+            # candidates [z1; z2; z3] as [G]: the anchors' own block only in the denominator
+            w = torch.zeros(b, 3 * b, device=device)
             ar = torch.arange(b, device=device)
-            w[ar, ar] = 1.0
-            w[ar, b + ar] = degrees[nb.cpu()].to(device).rsqrt()
-            rgc = rgc_loss(z1, torch.cat([z2, z3]), w, self.tau)
+            w[ar, b + ar] = 1.0
+            w[ar, 2 * b + ar] = degrees[nb.cpu()].to(device).rsqrt()
+            rgc = rgc_loss(z1, torch.cat([z1, z2, z3]), w, self.tau)
             q1 = torch.softmax(model["cluster"](h1), 1)
             q3 = torch.softmax(model["cluster"](h3), 1)
             agc = agc_loss(q1, q3, self.tau_agc)
