@@ -367,12 +367,12 @@ class GCC(BaseGraphClusterer):
             loss = self.rgc_weight * rgc + self.agc_weight * agc + self.cr_weight * cr
             return loss, {"rgc": rgc, "agc": agc, "cr": cr}
 
+        self.model_ = model  # set before training, so an epoch_callback can look at it
         self._train("gcc" if gcc else "instance", model, step, n_epochs=self.n_epochs,
                     lr=self.lr, lr_schedule="cosine",
                     batches=lambda epoch: minibatches(n, self.batch_size, gen, device))
         if gcc:
             self.neighbor_lists_ = state["lists"].numpy()
-        self.model_ = model
         model.eval()
         with torch.no_grad():
             h = torch.cat([model["backbone"](clean[s:s + 1024]) for s in range(0, n, 1024)])
