@@ -23,6 +23,7 @@ from sklearn.cluster import KMeans
 from graphclust import evaluate, load_dataset
 from graphclust.cli import _parse_value
 from graphclust.methods import METHODS
+from graphclust.nn.augment import resize_images
 from graphclust.runtime import tune_malloc
 
 
@@ -44,6 +45,8 @@ def main() -> None:
     shape = g.meta.get("image_shape")
     feats = g.dense_features().astype(np.float32)
     clean = torch.as_tensor(feats.reshape(-1, *shape) if shape is not None else feats)
+    if shape is not None and params.get("image_size"):
+        clean = resize_images(clean, int(params["image_size"]))
     rows: list[str] = []
     t0 = time.perf_counter()
 

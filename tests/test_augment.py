@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from graphclust.nn.augment import ImageViews, random_affine, random_cutout
+from graphclust.nn.augment import ImageViews, random_affine, random_cutout, resize_images
 
 
 def _images(b=8, h=16, w=16, seed=0):
@@ -63,3 +63,15 @@ def test_cutout_zeroes_one_square_per_hit_image():
 def test_views_reject_a_flat_batch():
     with pytest.raises(ValueError, match=r"images must be a batch \(B, C, H, W\)"):
         ImageViews()(torch.rand(4, 256), torch.Generator())
+
+
+def test_resize_keeps_range_and_mean_of_a_flat_image():
+    x = torch.full((3, 1, 28, 28), 0.25)
+    out = resize_images(x, 16)
+    assert out.shape == (3, 1, 16, 16)
+    torch.testing.assert_close(out, torch.full_like(out, 0.25))
+    ramp = _images(4, 28, 28)
+    small = resize_images(ramp, 16, block=3)               # in blocks: the same
+    torch.testing.assert_close(small, resize_images(ramp, 16))
+    assert float(small.min()) >= 0 and float(small.max()) <= 1
+    assert resize_images(small, 16) is small

@@ -63,6 +63,25 @@ def test_gcc_rebuilds_the_graph_on_its_schedule_and_labels_from_its_head():
     np.testing.assert_array_equal(m.labels_, again.labels_)
 
 
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_image_size_resizes_before_the_backbone():
+    g = _toy_images()
+    m = GCC(3, random_state=0, image_size=4, **SMALL)
+    seen: set[tuple[int, ...]] = set()
+    hooks: list = []
+
+    def watch(phase, epoch, n_epochs, losses):  # from epoch 1 on, and the final encoding
+        if not hooks:
+            hooks.append(m.model_["backbone"].register_forward_pre_hook(
+                lambda mod, args: seen.add(tuple(args[0].shape[1:]))))
+
+    m.epoch_callback = watch
+    m.fit(g)
+    assert seen == {(1, 4, 4)} and m.embedding_.shape == (90, SMALL["channels"][-1])
+    with pytest.raises(ValueError, match="image_size must be an integer >= 4"):
+        GCC(3, image_size=2).fit(g)
+
+
 def test_simclr_baseline_never_builds_the_graph_and_clusters_separable_images():
     g = _toy_images()
     with warnings.catch_warnings():

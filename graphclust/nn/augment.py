@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-__all__ = ["ImageViews", "random_affine", "random_brightness_contrast", "random_cutout"]
+__all__ = ["ImageViews", "random_affine", "random_brightness_contrast", "random_cutout",
+           "resize_images"]
 
 
 def _uniform(n: int, low: float, high: float, generator: torch.Generator,
@@ -90,6 +91,16 @@ def random_cutout(images: torch.Tensor, generator: torch.Generator, *, size: flo
               & (cols >= left.view(-1, 1, 1)) & (cols < left.view(-1, 1, 1) + side_w))
     mask = (inside & hit.view(-1, 1, 1)).unsqueeze(1)
     return images.masked_fill(mask, 0.0)
+
+
+def resize_images(images: torch.Tensor, size: int, block: int = 4096) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, size, size) by antialiased bilinear resampling, in blocks of
+    ``block`` images, values kept in [0, 1]; unchanged when already that size."""
+    if tuple(images.shape[2:]) == (size, size):
+        return images
+    return torch.cat([F.interpolate(images[s:s + block], size=(size, size), mode="bilinear",
+                                    antialias=True, align_corners=False).clamp(0.0, 1.0)
+                      for s in range(0, images.shape[0], block)])
 
 
 @dataclass(frozen=True)
