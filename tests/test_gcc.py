@@ -82,6 +82,23 @@ def test_image_size_resizes_before_the_backbone():
         GCC(3, image_size=2).fit(g)
 
 
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_min_steps_lengthens_a_fit_on_small_data_in_proportion():
+    g = _toy_images()                     # 90 samples, batches of 64: 2 a epoch
+    m = GCC(3, random_state=0, **{**SMALL, "n_epochs": 4, "warmup_epochs": 1,
+                                  "min_steps": 16}).fit(g)
+    assert (m.n_epochs_, m.warmup_epochs_) == (8, 2)
+    assert len(m.history_["gcc/instance"]) == 2 and len(m.history_["gcc/rgc"]) == 6
+    assert SimCLR(3, random_state=0, **{**SMALL, "min_steps": 4}).fit(g).n_epochs_ == 4
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_a_last_batch_of_one_sample_is_skipped():
+    g = _toy_images(65)                    # batches of 64: the last holds one sample
+    plain = Graph(g.features, g.adjacency, g.labels, "vectors")
+    assert GCC(3, random_state=0, **SMALL).fit(plain).labels_.shape == (65,)
+
+
 def test_simclr_baseline_never_builds_the_graph_and_clusters_separable_images():
     g = _toy_images()
     with warnings.catch_warnings():
