@@ -9,7 +9,7 @@ import torch
 
 from graphclust import GCC, Graph, SimCLR
 from graphclust.diffusion import gcn_norm
-from graphclust.methods.gcc import neighbor_lists, propagated_features
+from graphclust.methods.gcc import join_input_edges, neighbor_lists, propagated_features
 from graphclust.neighbors import knn_graph
 
 SMALL = GCC.get_test_params()
@@ -35,6 +35,22 @@ def test_neighbor_lists_on_a_line():
     assert lists.tolist() == [[0, 1], [1, 0], [2, 1], [3, 2]]  # self first, then the nearest
     # symmetrised: 0-1, 1-2, 2-3 -> list sizes with self 2, 3, 3, 2
     assert degrees.tolist() == [2.0, 3.0, 3.0, 2.0]
+
+
+def test_join_input_edges_by_hand():
+    lists = torch.tensor([[0, 1], [1, 0], [2, 1], [3, 2]])      # k = 1: 0-1, 1-0, 2-1, 3-2
+    indptr, indices, degrees = join_input_edges(lists, None)
+    assert indptr.tolist() == [0, 2, 4, 6, 8] and indices.tolist() == lists.ravel().tolist()
+    torch.testing.assert_close(degrees, neighbor_lists(torch.tensor(
+        np.stack([np.cos(np.deg2rad([0.0, 1, 3, 10])), np.sin(np.deg2rad([0.0, 1, 3, 10]))],
+                 1), dtype=torch.float32), 1)[1])
+    # input edges 0-3 (new) and 2-3 (already a k-NN pair for 3), and a self loop (ignored)
+    adj = sp.csr_matrix((np.ones(5), ([0, 3, 2, 3, 1], [3, 0, 3, 2, 1])), shape=(4, 4))
+    indptr, indices, degrees = join_input_edges(lists, adj)
+    rows = [indices[indptr[i]:indptr[i + 1]].tolist() for i in range(4)]
+    assert rows == [[0, 1, 3], [1, 0], [2, 1, 3], [3, 2, 0]]
+    # symmetrised union: 0-{1,3}, 1-{0,2}, 2-{1,3}, 3-{0,2}, plus self
+    assert degrees.tolist() == [3.0, 3.0, 3.0, 3.0]
 
 
 def test_propagated_features_copy_zero_is_the_clean_propagation():
@@ -90,6 +106,19 @@ def test_min_steps_lengthens_a_fit_on_small_data_in_proportion():
     assert (m.n_epochs_, m.warmup_epochs_) == (8, 2)
     assert len(m.history_["gcc/instance"]) == 2 and len(m.history_["gcc/rgc"]) == 6
     assert SimCLR(3, random_state=0, **{**SMALL, "min_steps": 4}).fit(g).n_epochs_ == 4
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_join_edges_draws_from_the_union_and_needs_edges():
+    g = _toy_images()
+    m = GCC(3, random_state=0, join_edges=True, **SMALL).fit(g)
+    assert m.labels_.shape == (90,)
+    bare = Graph(g.features, sp.csr_matrix((90, 90)), g.labels, "bare",
+                 meta={"image_shape": (1, 8, 8)})
+    with pytest.raises(ValueError, match="join_edges=True joins the input edges.*has none"):
+        GCC(3, join_edges=True).fit(bare)
+    with pytest.raises(ValueError, match="join_edges must be True or False"):
+        GCC(3, join_edges="yes").fit(g)
 
 
 @pytest.mark.filterwarnings("ignore:GCC. only")

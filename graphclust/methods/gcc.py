@@ -15,7 +15,8 @@ unit vector z and a cluster head (one linear layer, softmax) to assignments q. T
    the k-NN graph (k = ``n_neighbors``, cosine, exact: :func:`~graphclust.neighbors.
    knn_indices`) of a memory of the second views' z, averaged over the last
    ``memory_epochs`` epochs ([G]: k = 5, the mean of 4 records, rebuilt every 5 epochs).
-   Each sample's list holds itself and its k nearest; d_j counts j's symmetrised list.
+   Each sample's list holds itself and its k nearest (``join_edges``: and its input
+   neighbours); d_j counts j's symmetrised list.
 3. **GCC epochs**: each anchor i draws one sample j of its list (possibly itself, as [G]); a
    third forward pass encodes a view of j. Loss ``rgc_weight`` RGC + ``agc_weight`` AGC +
    ``cr_weight`` CR ([G]'s 2, 1, 2 = [S]'s lambda 0.5, eta 1; :mod:`graphclust.nn.
@@ -79,7 +80,7 @@ from graphclust.nn.graph_contrastive import agc_loss, cluster_regularizer, rgc_l
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GCC", "SimCLR", "neighbor_lists", "propagated_features"]
+__all__ = ["GCC", "SimCLR", "join_input_edges", "neighbor_lists", "propagated_features"]
 
 View = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -97,6 +98,43 @@ def neighbor_lists(embedding: torch.Tensor, k: int) -> tuple[torch.Tensor, torch
     a = ((a + a.T) > 0).astype(np.float32)
     degrees = torch.as_tensor(np.asarray(a.sum(1)).ravel() + 1.0, dtype=torch.float32)
     return lists, degrees
+
+
+def join_input_edges(lists: torch.Tensor, adjacency: sp.spmatrix | None
+                     ) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """A(t) as CSR lists to draw neighbours from: (indptr (N + 1,), indices, degrees (N,)).
+
+    Row i holds i, its k-NN ``lists[i, 1:]``, then (``adjacency`` given) its input neighbours
+    not already there; degrees count each sample's symmetrised union, itself included. With
+    ``adjacency=None`` the rows are ``lists`` and the degrees those of :func:`neighbor_lists`.
+    """
+    n, width = lists.shape
+    knn_cols = lists[:, 1:].numpy().ravel()
+    knn_rows = np.repeat(np.arange(n), width - 1)
+    knn = sp.csr_matrix((np.ones(knn_cols.size, np.float32), (knn_rows, knn_cols)), shape=(n, n))
+    knn.sum_duplicates()
+    union = knn + knn.T
+    rows, cols, keys = [np.arange(n), knn_rows], [np.arange(n), knn_cols], [
+        np.zeros(n), np.tile(np.arange(1, width), n)]
+    if adjacency is not None:
+        adj = sp.csr_matrix(adjacency, dtype=np.float32, copy=True)
+        adj.setdiag(0)
+        adj.eliminate_zeros()
+        adj.data[:] = 1.0
+        union = union + adj + adj.T
+        extra = (adj - adj.multiply(knn > 0)).tocoo()  # input edges the k-NN list lacks
+        keep = extra.data > 0
+        rows.append(extra.row[keep])
+        cols.append(extra.col[keep])
+        keys.append(np.full(int(keep.sum()), width))
+    union = sp.csr_matrix(union)
+    union.setdiag(0)
+    union.eliminate_zeros()
+    degrees = torch.as_tensor(np.diff(union.indptr) + 1.0, dtype=torch.float32)
+    r, c, key = np.concatenate(rows), np.concatenate(cols), np.concatenate(keys)
+    order = np.lexsort((key, r))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))])
+    return indptr, c[order].astype(np.int64), degrees
 
 
 def propagated_features(features: np.ndarray, adjacency: sp.csr_matrix, hops: int,
@@ -182,6 +220,9 @@ class GCC(BaseGraphClusterer):
         28 x 28 image costs ~3x a 16 x 16 one).
     feature_mask, edge_drop, edge_views, propagation_hops : vector views; defaults 0.3,
         0.2, 4, 2 (graphs only for the last three).
+    join_edges : bool, default False
+        A(t) = the k-NN graph joined with the input edges (the issue's option for attributed
+        graphs): neighbours are drawn from the union, degrees count it.
     n_init : int, default 10
         k-means restarts (``objective="instance"``).
 
@@ -189,7 +230,8 @@ class GCC(BaseGraphClusterer):
     ----------
     labels_ (N,), embedding_ (N, h) the backbone's representation of the clean inputs,
     responsibilities_ (N, K) the cluster head's q (``objective="gcc"``), n_epochs_ and
-    warmup_epochs_ the epochs run (see ``min_steps``), backbone_ the one used, graph_seconds_ the seconds of each A(t) build, neighbor_lists_ the last A(t).
+    warmup_epochs_ the epochs run (see ``min_steps``), backbone_ the one used,
+    graph_seconds_ the seconds of each A(t) build, neighbor_lists_ the last A(t)'s k-NN lists.
     """
 
     n_clusters: int = 10
@@ -219,6 +261,7 @@ class GCC(BaseGraphClusterer):
     brightness: float = ImageViews.brightness
     contrast: float = ImageViews.contrast
     cutout: float = ImageViews.cutout_p
+    join_edges: bool = False
     image_size: int | None = None
     feature_mask: float = 0.3
     edge_drop: float = 0.2
@@ -268,6 +311,11 @@ class GCC(BaseGraphClusterer):
         if self.objective == "gcc" and self.n_neighbors >= graph.n_nodes:
             raise ValueError(f"n_neighbors must be below the number of samples "
                              f"({graph.n_nodes}) but got {self.n_neighbors}.")
+        if not isinstance(self.join_edges, bool):
+            raise ValueError(f"join_edges must be True or False but got {self.join_edges!r}.")
+        if self.join_edges and graph.n_edges == 0:
+            raise ValueError(f"join_edges=True joins the input edges to A(t), but graph "
+                             f"{graph.name!r} has none; set join_edges=False.")
         if graph.n_features == 0:
             raise ValueError(f"Graph {graph.name!r} has no node features (F = 0); GCC needs "
                              "features (or images).")
@@ -338,7 +386,8 @@ class GCC(BaseGraphClusterer):
                      self.n_epochs_, self.warmup_epochs_, per_epoch, self.min_steps)
         memory = torch.zeros(self.memory_epochs, n, self.embedding_dim, device=device)
         filled = torch.zeros(self.memory_epochs, dtype=torch.bool)
-        state: dict[str, Any] = {"epoch": -1, "lists": None, "degrees": None}
+        state: dict[str, Any] = {"epoch": -1, "lists": None, "draw": None}
+        joined = graph.adjacency if self.join_edges else None
         self.graph_seconds_: list[float] = []
 
         def encode(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -351,7 +400,9 @@ class GCC(BaseGraphClusterer):
                     (epoch - self.warmup_epochs_) % self.graph_every == 0):
                 t0 = time.perf_counter()
                 mean = memory[filled].mean(0)
-                state["lists"], state["degrees"] = neighbor_lists(mean, self.n_neighbors)
+                state["lists"], _ = neighbor_lists(mean, self.n_neighbors)
+                indptr, indices, degrees = join_input_edges(state["lists"], joined)
+                state["draw"] = (torch.as_tensor(indptr), torch.as_tensor(indices), degrees)
                 self.graph_seconds_.append(time.perf_counter() - t0)
                 log.info("GCC: A(t) rebuilt at epoch %d in %.2f s", epoch,
                          self.graph_seconds_[-1])
@@ -366,14 +417,16 @@ class GCC(BaseGraphClusterer):
             filled[slot] = True
             b = idx.shape[0]
             zeros = torch.zeros(b, b, device=device)
-            if state["lists"] is None:  # [G]'s warm-up: a softmax over [z1; z2], self included
+            if state["draw"] is None:  # [G]'s warm-up: a softmax over [z1; z2], self included
                 loss = rgc_loss(z1, torch.cat([z1, z2]),
                                 torch.cat([zeros, torch.eye(b, device=device)], 1), self.tau,
                                 positives_in_denominator=True)
                 return loss, {"instance": loss}
-            lists, degrees = state["lists"], state["degrees"]
-            pick = torch.randint(lists.shape[1], (b,), generator=gen)
-            nb = lists[idx.cpu(), pick].to(device)
+            indptr, indices, degrees = state["draw"]
+            rows = idx.cpu()
+            start, length = indptr[rows], indptr[rows + 1] - indptr[rows]
+            pick = start + (torch.rand(b, generator=gen) * length).long().clamp_max(length - 1)
+            nb = indices[pick].to(device)
             h3, z3 = encode(view(x, nb, gen))
             # candidates [z1; z2; z3] as [G]: the anchors' own block only in the denominator
             w = torch.zeros(b, 3 * b, device=device)
