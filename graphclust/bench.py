@@ -103,6 +103,12 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
         for m in ("acc", "nmi", "ari", "f1"):
             out[f"oracle_{m}"] = max(s[m] for s in scores)
     if labelings:  # the other label sets of the same fit (a table's ``label_only``)
+        missing = [a for a in labelings if getattr(model, a, None) is None]
+        if missing:
+            raise ValueError(
+                f"{method} fitted with {params} set no {', '.join(missing)}, which the table's "
+                "label_only scores: the first row that a shared fit runs for must be one whose "
+                "parameters produce every label set (list it first in tables.toml).")
         out["labelings"] = {a: evaluate(g.labels, getattr(model, a), adjacency=g.adjacency)
                             for a in labelings}
     if probe:

@@ -377,6 +377,17 @@ def test_bench_label_only_rows_share_one_fit(tmp_path, monkeypatch, capsys):
     assert "assign = 'median' has no label set in the table's label_only" in capsys.readouterr().err
 
 
+def test_bench_shared_fit_names_the_label_set_it_lacks():
+    """A label_only fit whose parameters do not produce a label set says which row to list
+    first (the AE rows: only cluster='umap-gmm' runs UMAP)."""
+    from graphclust.bench import one_run
+
+    params = {"cluster": "gmm", "widths": [16, 16, 4], "pretrain_epochs": 1,
+              "pretrain_min_steps": 0, "n_init": 1}
+    with pytest.raises(ValueError, match="set no umap_gmm_labels_.*list it first"):
+        one_run("ae", "digits", params, 0, 1, labelings=["gmm_labels_", "umap_gmm_labels_"])
+
+
 def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
     """TOML has no null: ``none = [...]`` in a row passes those parameters as None."""
     from graphclust import bench

@@ -178,6 +178,13 @@ def test_autoencoder_gmm_baseline_is_vades_start():
     km = AutoencoderClusters(3, random_state=5, cluster="kmeans", widths=(16, 16, 4),
                              pretrain_epochs=5, batch_size=64, pretrain_min_steps=0).fit(g)
     assert km.labels_.shape == (g.n_nodes,) and km.embedding_.shape == (g.n_nodes, 4)
+    # one fit keeps both label sets, whatever ``cluster`` picks (the bench's label_only)
+    np.testing.assert_array_equal(base.gmm_labels_, base.labels_)
+    np.testing.assert_array_equal(km.kmeans_labels_, km.labels_)
+    km_as_gmm = AutoencoderClusters(3, random_state=5, cluster="gmm", widths=(16, 16, 4),
+                                    pretrain_epochs=5, batch_size=64, pretrain_min_steps=0).fit(g)
+    np.testing.assert_array_equal(km_as_gmm.kmeans_labels_, km.labels_)
+    assert not hasattr(km_as_gmm, "umap_gmm_labels_")
 
 
 def test_umap_baseline_needs_its_extra_or_runs():
@@ -194,6 +201,8 @@ def test_umap_baseline_needs_its_extra_or_runs():
                             pretrain_epochs=5, batch_size=32, umap_neighbors=10, n_init=1,
                             pretrain_min_steps=0).fit(g)
     assert m.reduced_.shape == (90, 3) and m.labels_.shape == (90,)
+    np.testing.assert_array_equal(m.umap_gmm_labels_, m.labels_)
+    assert m.kmeans_labels_.shape == m.gmm_labels_.shape == (90,)
 
 
 def test_mixture_from_labels_hand_values_and_empty_cluster():

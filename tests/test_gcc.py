@@ -9,7 +9,7 @@ import torch
 
 from graphclust import GCC, Graph, SimCLR
 from graphclust.diffusion import gcn_norm
-from graphclust.methods.gcc import neighbor_lists, propagated_features
+from graphclust.methods.gcc import join_input_edges, neighbor_lists, propagated_features
 from graphclust.neighbors import knn_graph
 
 SMALL = GCC.get_test_params()
@@ -37,6 +37,22 @@ def test_neighbor_lists_on_a_line():
     assert degrees.tolist() == [2.0, 3.0, 3.0, 2.0]
 
 
+def test_join_input_edges_by_hand():
+    lists = torch.tensor([[0, 1], [1, 0], [2, 1], [3, 2]])      # k = 1: 0-1, 1-0, 2-1, 3-2
+    indptr, indices, degrees = join_input_edges(lists, None)
+    assert indptr.tolist() == [0, 2, 4, 6, 8] and indices.tolist() == lists.ravel().tolist()
+    torch.testing.assert_close(degrees, neighbor_lists(torch.tensor(
+        np.stack([np.cos(np.deg2rad([0.0, 1, 3, 10])), np.sin(np.deg2rad([0.0, 1, 3, 10]))],
+                 1), dtype=torch.float32), 1)[1])
+    # input edges 0-3 (new) and 2-3 (already a k-NN pair for 3), and a self loop (ignored)
+    adj = sp.csr_matrix((np.ones(5), ([0, 3, 2, 3, 1], [3, 0, 3, 2, 1])), shape=(4, 4))
+    indptr, indices, degrees = join_input_edges(lists, adj)
+    rows = [indices[indptr[i]:indptr[i + 1]].tolist() for i in range(4)]
+    assert rows == [[0, 1, 3], [1, 0], [2, 1, 3], [3, 2, 0]]
+    # symmetrised union: 0-{1,3}, 1-{0,2}, 2-{1,3}, 3-{0,2}, plus self
+    assert degrees.tolist() == [3.0, 3.0, 3.0, 3.0]
+
+
 def test_propagated_features_copy_zero_is_the_clean_propagation():
     a = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32))
     x = np.eye(3, dtype=np.float32)
@@ -61,6 +77,55 @@ def test_gcc_rebuilds_the_graph_on_its_schedule_and_labels_from_its_head():
     again = GCC(3, random_state=0, **{**SMALL, "n_epochs": 7, "warmup_epochs": 2,
                                       "graph_every": 2}).fit(g)
     np.testing.assert_array_equal(m.labels_, again.labels_)
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_image_size_resizes_before_the_backbone():
+    g = _toy_images()
+    m = GCC(3, random_state=0, image_size=4, **SMALL)
+    seen: set[tuple[int, ...]] = set()
+    hooks: list = []
+
+    def watch(phase, epoch, n_epochs, losses):  # from epoch 1 on, and the final encoding
+        if not hooks:
+            hooks.append(m.model_["backbone"].register_forward_pre_hook(
+                lambda mod, args: seen.add(tuple(args[0].shape[1:]))))
+
+    m.epoch_callback = watch
+    m.fit(g)
+    assert seen == {(1, 4, 4)} and m.embedding_.shape == (90, SMALL["channels"][-1])
+    with pytest.raises(ValueError, match="image_size must be an integer >= 4"):
+        GCC(3, image_size=2).fit(g)
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_min_steps_lengthens_a_fit_on_small_data_in_proportion():
+    g = _toy_images()                     # 90 samples, batches of 64: 2 a epoch
+    m = GCC(3, random_state=0, **{**SMALL, "n_epochs": 4, "warmup_epochs": 1,
+                                  "min_steps": 16}).fit(g)
+    assert (m.n_epochs_, m.warmup_epochs_) == (8, 2)
+    assert len(m.history_["gcc/instance"]) == 2 and len(m.history_["gcc/rgc"]) == 6
+    assert SimCLR(3, random_state=0, **{**SMALL, "min_steps": 4}).fit(g).n_epochs_ == 4
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_join_edges_draws_from_the_union_and_needs_edges():
+    g = _toy_images()
+    m = GCC(3, random_state=0, join_edges=True, **SMALL).fit(g)
+    assert m.labels_.shape == (90,)
+    bare = Graph(g.features, sp.csr_matrix((90, 90)), g.labels, "bare",
+                 meta={"image_shape": (1, 8, 8)})
+    with pytest.raises(ValueError, match="join_edges=True joins the input edges.*has none"):
+        GCC(3, join_edges=True).fit(bare)
+    with pytest.raises(ValueError, match="join_edges must be True or False"):
+        GCC(3, join_edges="yes").fit(g)
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
+def test_a_last_batch_of_one_sample_is_skipped():
+    g = _toy_images(65)                    # batches of 64: the last holds one sample
+    plain = Graph(g.features, g.adjacency, g.labels, "vectors")
+    assert GCC(3, random_state=0, **SMALL).fit(plain).labels_.shape == (65,)
 
 
 def test_simclr_baseline_never_builds_the_graph_and_clusters_separable_images():
@@ -94,8 +159,10 @@ def test_bad_settings_say_what_to_change():
         GCC(3, n_epochs=5, warmup_epochs=5).fit(g)
     with pytest.raises(ValueError, match="feature_mask is a probability in"):
         GCC(3, feature_mask=1.5).fit(g)
-    with pytest.raises(ValueError, match=r"zoom must be \(low, high\)"):
-        GCC(3, zoom=(1.2, 0.8)).fit(g)
+    with pytest.raises(ValueError, match=r"crop_area must be \(low, high\) with 0 < low <= high <= 1"):
+        GCC(3, crop_area=(0.5, 1.2)).fit(g)
+    with pytest.raises(ValueError, match=r"crop_aspect must be \(low, high\)"):
+        GCC(3, crop_aspect=(1.3, 0.7)).fit(g)
     wrong = Graph(g.features, g.adjacency, g.labels, "w", meta={"image_shape": (1, 4, 4)})
     with pytest.raises(ValueError, match=r"meta\['image_shape'\] \(1, 4, 4\) holds 16 values"):
         GCC(3).fit(wrong)

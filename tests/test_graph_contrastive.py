@@ -26,6 +26,25 @@ def test_rgc_hand_value():
         (l0_half + l1_half) / 2)
 
 
+def test_rgc_warm_up_form_is_a_softmax_over_every_candidate():
+    # [G]'s warm-up: anchors (view 1) against [view 1; view 2], the positive in the
+    # denominator, the anchor's own similarity (1 / tau) among the negatives
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z2 = torch.tensor([[0.8, 0.6], [0.6, 0.8]])
+    cands = torch.cat([z1, z2])
+    weights = torch.cat([torch.zeros(2, 2), torch.eye(2)], 1)
+    # anchor 0: s = (1, 0, .8, .6), positive .8; anchor 1: s = (0, 1, .6, .8), positive .8
+    den = math.log(math.e + 1 + math.exp(0.8) + math.exp(0.6))
+    expected = den - 0.8
+    got = rgc_loss(z1, cands, weights, tau=1.0, positives_in_denominator=True)
+    assert got.item() == pytest.approx(expected)
+    # the default leaves the positive out: log(e + 1 + e^.6) - .8
+    assert rgc_loss(z1, cands, weights, tau=1.0).item() == pytest.approx(
+        math.log(math.e + 1 + math.exp(0.6)) - 0.8)
+    # a softmax: never below 0
+    assert got.item() > 0
+
+
 def test_rgc_rejects_weights_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"weights must be \(anchors, candidates\) = \(2, 3\)"):
         rgc_loss(torch.ones(2, 4), torch.ones(3, 4), torch.ones(3, 2))

@@ -20,9 +20,9 @@ HARD = {
     "spectral": {},
     # GCC and its baseline read the edges through the propagated views [X, AX, A^2 X]
     "gcc": dict(widths=(64, 64), embedding_dim=32, n_epochs=30, warmup_epochs=5, batch_size=128,
-                edge_views=2, lr=0.01),
+                edge_views=2, lr=0.01, min_steps=0),
     "simclr": dict(widths=(64, 64), embedding_dim=32, n_epochs=30, batch_size=128,
-                   edge_views=2),
+                   edge_views=2, min_steps=0),
 }
 SEEDS = (0, 1)
 MARGIN = 0.25

@@ -6,9 +6,9 @@ the ``generator`` it is given, works on a whole batch (B, C, H, W) at once, keep
 keeps values in [0, 1] (inputs are expected there: pixels).
 
 The views are those proposed for GCC on small images in ``gcc-notes.md`` (our CPU section, not
-the authors' ImageNet-style pipeline): a random affine map (rotation, shift, zoom: the crop
-of RandomResizedCrop as one resampling, no flips, which would change digits), then brightness
-and contrast, then a cutout square.
+the authors' ImageNet-style pipeline): a random resized crop with a shift and a rotation as
+one resampling (no flips, which would change digits), then brightness and contrast, then a
+cutout square.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-__all__ = ["ImageViews", "random_affine", "random_brightness_contrast", "random_cutout"]
+__all__ = ["ImageViews", "random_affine", "random_brightness_contrast", "random_cutout",
+           "resize_images"]
 
 
 def _uniform(n: int, low: float, high: float, generator: torch.Generator,
@@ -29,19 +30,37 @@ def _uniform(n: int, low: float, high: float, generator: torch.Generator,
 
 def random_affine(images: torch.Tensor, generator: torch.Generator, *,
                   rotation: float = 15.0, shift: float = 0.1,
-                  scale: tuple[float, float] = (0.8, 1.2)) -> torch.Tensor:
-    """Rotate each image by U(-rotation, rotation) degrees, shift it by U(-shift, shift) of
-    its size along each axis and zoom it by U(*scale) (> 1 zooms in, like a crop), with
-    bilinear resampling and zeros outside: (B, C, H, W) -> (B, C, H, W)."""
+                  crop_area: tuple[float, float] = (0.5, 1.0),
+                  crop_aspect: tuple[float, float] = (3 / 4, 4 / 3)) -> torch.Tensor:
+    """A random resized crop, shifted and rotated, as one bilinear resampling:
+    (B, C, H, W) -> (B, C, H, W). Outside the image (a shift, a rotated corner, the half-pixel
+    rim of a crop at the border) the nearest border pixel is repeated: the background of
+    centred objects such as digits.
+
+    Per image: a crop of U(*crop_area) of the image's area with aspect ratio log-uniform in
+    ``crop_aspect`` (each side capped at the image's), placed uniformly inside the image
+    (torchvision's RandomResizedCrop, [G]'s first view op: area 0.2-1 there, 0.5-1 in the
+    notes' proposal for small images), then shifted by U(-shift, shift) of the side along each
+    axis and rotated by U(-rotation, rotation) degrees, and resized to the full image. A crop
+    never zooms out."""
     b, device = images.shape[0], images.device
     angle = _uniform(b, -rotation, rotation, generator, device) * (math.pi / 180)
-    zoom = _uniform(b, scale[0], scale[1], generator, device)
-    tx = _uniform(b, -shift, shift, generator, device) * 2  # affine_grid's [-1, 1] frame
-    ty = _uniform(b, -shift, shift, generator, device) * 2
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    area = _uniform(b, crop_area[0], crop_area[1], generator, device)
+    aspect = torch.exp(_uniform(b, math.log(crop_aspect[0]), math.log(crop_aspect[1]),
+                                generator, device))
+    w = torch.sqrt(area * aspect).clamp(max=1.0)  # the crop's sides, fractions of the image's
+    h = torch.sqrt(area / aspect).clamp(max=1.0)
+    # the crop's centre in affine_grid's [-1, 1] frame: inside the image, then the extra shift
+    tx = _uniform(b, -1, 1, generator, device) * (1 - w) + _uniform(
+        b, -shift, shift, generator, device) * 2
+    ty = _uniform(b, -1, 1, generator, device) * (1 - h) + _uniform(
+        b, -shift, shift, generator, device) * 2
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # input = R(angle) diag(w, h) output + t: the output frame spans the rotated crop
+    theta = torch.stack([torch.stack([w * cos, -h * sin, tx], 1),
+                         torch.stack([w * sin, h * cos, ty], 1)], 1)
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
-    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out.clamp(0.0, 1.0)
 
 
@@ -74,6 +93,16 @@ def random_cutout(images: torch.Tensor, generator: torch.Generator, *, size: flo
     return images.masked_fill(mask, 0.0)
 
 
+def resize_images(images: torch.Tensor, size: int, block: int = 4096) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, size, size) by antialiased bilinear resampling, in blocks of
+    ``block`` images, values kept in [0, 1]; unchanged when already that size."""
+    if tuple(images.shape[2:]) == (size, size):
+        return images
+    return torch.cat([F.interpolate(images[s:s + block], size=(size, size), mode="bilinear",
+                                    antialias=True, align_corners=False).clamp(0.0, 1.0)
+                      for s in range(0, images.shape[0], block)])
+
+
 @dataclass(frozen=True)
 class ImageViews:
     """One random view of each image of a batch: affine, then brightness/contrast, then
@@ -81,7 +110,8 @@ class ImageViews:
 
     rotation: float = 15.0
     shift: float = 0.1
-    scale: tuple[float, float] = (0.8, 1.2)
+    crop_area: tuple[float, float] = (0.5, 1.0)
+    crop_aspect: tuple[float, float] = (3 / 4, 4 / 3)
     brightness: float = 0.4
     contrast: float = 0.4
     cutout_size: float = 0.3
@@ -92,9 +122,10 @@ class ImageViews:
             raise ValueError(f"images must be a batch (B, C, H, W) but have shape "
                              f"{tuple(images.shape)}.")
         out = images
-        if self.rotation or self.shift or self.scale != (1.0, 1.0):
+        if (self.rotation or self.shift or self.crop_area != (1.0, 1.0)
+                or self.crop_aspect != (1.0, 1.0)):
             out = random_affine(out, generator, rotation=self.rotation, shift=self.shift,
-                                scale=self.scale)
+                                crop_area=self.crop_area, crop_aspect=self.crop_aspect)
         if self.brightness or self.contrast:
             out = random_brightness_contrast(out, generator, brightness=self.brightness,
                                              contrast=self.contrast)

@@ -27,17 +27,20 @@ __all__ = ["agc_loss", "cluster_regularizer", "rgc_loss"]
 
 
 def rgc_loss(anchors: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor,
-             tau: float = 0.1) -> torch.Tensor:
+             tau: float = 0.1, *, positives_in_denominator: bool = False) -> torch.Tensor:
     """[S]'s L_RGC on a batch: -1/B sum_i log( sum_{j: w_ij > 0} w_ij e^{s_ij / tau} /
     sum_{j: w_ij = 0} e^{s_ij / tau} ), s_ij = anchors_i . candidates_j.
 
-    ``anchors`` (B, d) and ``candidates`` (M, d) are L2-normalised embeddings (the
-    candidates hold the anchors' second views and their graph neighbours' views);
-    ``weights`` (B, M) >= 0 is -L_ij on the positives and 0 elsewhere. Every anchor needs
-    one positive and one negative. As [G], negatives come from the batch only (no queue)
-    and the denominator holds every zero-weight candidate. Unlike [G], which also scales
-    the neighbour's feature by its weight inside the dot product, the weight multiplies
-    only the exponential, as [S] writes it. Computed with log-sum-exp: (,) scalar.
+    ``anchors`` (B, d) and ``candidates`` (M, d) are L2-normalised embeddings (in [G], the
+    candidates are the anchors themselves, their second views and their graph neighbours'
+    views); ``weights`` (B, M) >= 0 is -L_ij on the positives and 0 elsewhere. Every anchor
+    needs one positive and one negative. As [G], negatives come from the batch only (no
+    queue) and the denominator holds every zero-weight candidate, the anchor's similarity with
+    itself included when the candidates hold it. ``positives_in_denominator=True`` sums every
+    candidate in the denominator instead, positives too: a plain softmax (InfoNCE), [G]'s
+    form in the warm-up. Unlike [G], which also scales the neighbour's feature by its weight
+    inside the dot product, the weight multiplies only the exponential, as [S] writes it.
+    Computed with log-sum-exp: (,) scalar.
     """
     if anchors.shape[0] != weights.shape[0] or candidates.shape[0] != weights.shape[1]:
         raise ValueError(f"weights must be (anchors, candidates) = ({anchors.shape[0]}, "
@@ -46,7 +49,10 @@ def rgc_loss(anchors: torch.Tensor, candidates: torch.Tensor, weights: torch.Ten
     positive = weights > 0
     pos = torch.logsumexp(torch.where(positive, logits + torch.log(weights.clamp_min(1e-30)),
                                       -math.inf), dim=1)
-    neg = torch.logsumexp(torch.where(positive, -math.inf, logits), dim=1)
+    if positives_in_denominator:
+        neg = torch.logsumexp(logits, dim=1)
+    else:
+        neg = torch.logsumexp(torch.where(positive, -math.inf, logits), dim=1)
     return (neg - pos).mean()
 
 
