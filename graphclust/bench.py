@@ -64,6 +64,7 @@ def import_torch_optim() -> float:
 def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, threads: int,
             dataset_kwargs: dict[str, Any] | None = None,
             labelings: list[str] | None = None, mmap_threshold_mb: int | None = None,
+            required: str | None = None,
             oracle: dict[str, str] | None = None, probe: bool = False,
             ) -> dict[str, Any]:
     import torch
@@ -103,14 +104,13 @@ def one_run(method: str, dataset: str, params: dict[str, Any], seed: int, thread
         for m in ("acc", "nmi", "ari", "f1"):
             out[f"oracle_{m}"] = max(s[m] for s in scores)
     if labelings:  # the other label sets of the same fit (a table's ``label_only``)
-        missing = [a for a in labelings if getattr(model, a, None) is None]
-        if missing:
+        # the label sets this fit has (a costly one, e.g. UMAP's, only where its row asked)
+        if required is not None and getattr(model, required, None) is None:
             raise ValueError(
-                f"{method} fitted with {params} set no {', '.join(missing)}, which the table's "
-                "label_only scores: the first row that a shared fit runs for must be one whose "
-                "parameters produce every label set (list it first in tables.toml).")
+                f"{method} fitted with {params} set no {required}, the label set its row "
+                "scores (the table's label_only); check label_only in tables.toml.")
         out["labelings"] = {a: evaluate(g.labels, getattr(model, a), adjacency=g.adjacency)
-                            for a in labelings}
+                            for a in labelings if getattr(model, a, None) is not None}
     if probe:
         if "split" not in g.meta or g.labels is None:
             raise ValueError(f"probe_acc needs a labelled public split; {dataset!r} has none.")
@@ -301,13 +301,14 @@ def run(args: argparse.Namespace) -> int:
                     k: v for k, v in params.items() if k not in label_only}],
                     sort_keys=True, default=str)
                 how = ""
-                if fit_key in fits:
-                    how = " (same fit as an earlier row)"
-                else:
-                    fits[fit_key] = run_isolated(method, ds, params, seed, args.threads,
-                                                 ds_kwargs, labelings=attrs, **extra)
-                fit = fits[fit_key]
                 (attr,) = [label_only[k][params[k]] for k in label_only if k in params]
+                if fit_key in fits and attr in fits[fit_key]["labelings"]:
+                    how = " (same fit as an earlier row)"
+                else:  # no fit yet, or one without this row's label set: fit for this row
+                    fits[fit_key] = run_isolated(method, ds, params, seed, args.threads,
+                                                 ds_kwargs, labelings=attrs, required=attr,
+                                                 **extra)
+                fit = fits[fit_key]
                 r = {k: v for k, v in fit.items() if k != "labelings"} | fit["labelings"][attr]
                 if how:
                     r["shared_fit"] = True

@@ -377,15 +377,43 @@ def test_bench_label_only_rows_share_one_fit(tmp_path, monkeypatch, capsys):
     assert "assign = 'median' has no label set in the table's label_only" in capsys.readouterr().err
 
 
-def test_bench_shared_fit_names_the_label_set_it_lacks():
-    """A label_only fit whose parameters do not produce a label set says which row to list
-    first (the AE rows: only cluster='umap-gmm' runs UMAP)."""
+def test_bench_refits_when_the_shared_fit_lacks_a_rows_label_set(tmp_path, monkeypatch):
+    from graphclust import bench
+
+    table = {"t": {"title": "T", "metrics": ["acc"],
+                   "label_only": {"cluster": {"gmm": "gmm_labels_", "umap": "umap_labels_"}},
+                   "rows": [
+        {"label": "gmm", "method": "ae", "dataset": "digits", "params": {"cluster": "gmm"}},
+        {"label": "umap", "method": "ae", "dataset": "digits", "params": {"cluster": "umap"}}]}}
+    calls = []
+
+    def fake_run(method, ds, params, seed, threads, ds_kwargs, labelings=None,
+                 required=None, **kw):
+        calls.append((params["cluster"], required))
+        sets = {"gmm_labels_": {"acc": 0.6}}
+        if params["cluster"] == "umap":
+            sets["umap_labels_"] = {"acc": 0.9}
+        return {"seed": seed, "seconds": 1.0, "acc": 0.1, "peak_mb": 10.0, "labelings": sets}
+
+    monkeypatch.setattr(bench, "load_tables", lambda: table)
+    monkeypatch.setattr(bench, "run_isolated", fake_run)
+    assert main(["bench", "t", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    assert calls == [("gmm", "gmm_labels_"), ("umap", "umap_labels_")]
+    assert "| umap | digits | 90.00" in (tmp_path / "t.md").read_text()
+
+
+def test_bench_shared_fit_scores_the_label_sets_it_has():
+    """A label_only fit scores the label sets its parameters produce (only cluster='umap-gmm'
+    runs UMAP) and fails only when its own row's set is missing."""
     from graphclust.bench import one_run
 
     params = {"cluster": "gmm", "widths": [16, 16, 4], "pretrain_epochs": 1,
               "pretrain_min_steps": 0, "n_init": 1}
-    with pytest.raises(ValueError, match="set no umap_gmm_labels_.*list it first"):
-        one_run("ae", "digits", params, 0, 1, labelings=["gmm_labels_", "umap_gmm_labels_"])
+    attrs = ["gmm_labels_", "kmeans_labels_", "umap_gmm_labels_"]
+    out = one_run("ae", "digits", params, 0, 1, labelings=attrs, required="gmm_labels_")
+    assert sorted(out["labelings"]) == ["gmm_labels_", "kmeans_labels_"]
+    with pytest.raises(ValueError, match="set no umap_gmm_labels_, the label set its row"):
+        one_run("ae", "digits", params, 0, 1, labelings=attrs, required="umap_gmm_labels_")
 
 
 def test_bench_row_sets_listed_parameters_to_none(tmp_path, monkeypatch):
