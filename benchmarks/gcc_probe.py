@@ -36,6 +36,8 @@ def main() -> None:
     p.add_argument("--every", type=int, default=10)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--save", help="write the fitted estimator here (torch.save), to probe it "
+                                  "further without refitting")
     args = p.parse_args()
     tune_malloc()
     torch.set_num_threads(args.threads)
@@ -75,6 +77,9 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(g)
+    if args.save:
+        est.epoch_callback = None
+        torch.save(est, args.save)
     final = evaluate(g.labels, est.labels_)
     print(f"\n{args.method} on {args.dataset}, seed {args.seed}, {params or 'defaults'}: final "
           f"labels ACC {100 * final['acc']:.2f} NMI {100 * final['nmi']:.2f} in "
