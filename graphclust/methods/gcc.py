@@ -86,18 +86,17 @@ View = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
 
 # ---------------------------------------------------------------- pure pieces
+def _knn_lists(embedding: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k + 1) int64: each row the sample, then its k nearest by cosine."""
+    idx, _ = knn_indices(embedding.detach().cpu().numpy(), k, metric="cosine")
+    return torch.cat([torch.arange(idx.shape[0])[:, None], idx], 1)
+
+
 def neighbor_lists(embedding: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A(t) of GCC step 2: (lists (N, k + 1) int64, each row the sample then its k nearest by
     cosine; degrees (N,) float, the size of each sample's symmetrised list, itself included)."""
-    idx, _ = knn_indices(embedding.detach().cpu().numpy(), k, metric="cosine")
-    n = idx.shape[0]
-    lists = torch.cat([torch.arange(n)[:, None], idx], 1)
-    rows = np.repeat(np.arange(n), k)
-    a = sp.csr_matrix((np.ones(n * k, dtype=np.float32), (rows, idx.numpy().ravel())),
-                      shape=(n, n))
-    a = ((a + a.T) > 0).astype(np.float32)
-    degrees = torch.as_tensor(np.asarray(a.sum(1)).ravel() + 1.0, dtype=torch.float32)
-    return lists, degrees
+    lists = _knn_lists(embedding, k)
+    return lists, join_input_edges(lists, None)[2]
 
 
 def join_input_edges(lists: torch.Tensor, adjacency: sp.spmatrix | None
@@ -341,8 +340,9 @@ class GCC(BaseGraphClusterer):
             if self.image_size is not None:
                 x = resize_images(x, self.image_size)
             views = ImageViews(rotation=self.rotation, shift=self.shift,
-                               crop_area=tuple(map(float, self.crop_area)),  # type: ignore[arg-type]
-                               crop_aspect=tuple(map(float, self.crop_aspect)),  # type: ignore[arg-type]
+                               crop_area=(float(self.crop_area[0]), float(self.crop_area[1])),
+                               crop_aspect=(float(self.crop_aspect[0]),
+                                            float(self.crop_aspect[1])),
                                brightness=self.brightness, contrast=self.contrast,
                                cutout_p=self.cutout)
             return x, x, _image_view(views), SmallCNN(int(shape[0]), tuple(self.channels))
@@ -379,8 +379,7 @@ class GCC(BaseGraphClusterer):
         gcc = self.objective == "gcc"
         per_epoch = math.ceil(n / self.batch_size)
         self.n_epochs_ = max(int(self.n_epochs), math.ceil(self.min_steps / per_epoch))
-        self.warmup_epochs_ = (int(self.warmup_epochs) if self.n_epochs_ == self.n_epochs else
-                               round(self.warmup_epochs * self.n_epochs_ / self.n_epochs))
+        self.warmup_epochs_ = round(self.warmup_epochs * self.n_epochs_ / self.n_epochs)
         if self.n_epochs_ > self.n_epochs:
             log.info("GCC: %d epochs (%d warm-up) of %d batches to reach min_steps=%d",
                      self.n_epochs_, self.warmup_epochs_, per_epoch, self.min_steps)
@@ -400,7 +399,7 @@ class GCC(BaseGraphClusterer):
                     (epoch - self.warmup_epochs_) % self.graph_every == 0):
                 t0 = time.perf_counter()
                 mean = memory[filled].mean(0)
-                state["lists"], _ = neighbor_lists(mean, self.n_neighbors)
+                state["lists"] = _knn_lists(mean, self.n_neighbors)
                 indptr, indices, degrees = join_input_edges(state["lists"], joined)
                 state["draw"] = (torch.as_tensor(indptr), torch.as_tensor(indices), degrees)
                 self.graph_seconds_.append(time.perf_counter() - t0)
@@ -416,10 +415,10 @@ class GCC(BaseGraphClusterer):
             memory[slot, idx] = z2.detach()
             filled[slot] = True
             b = idx.shape[0]
-            zeros = torch.zeros(b, b, device=device)
             if state["draw"] is None:  # [G]'s warm-up: a softmax over [z1; z2], self included
-                loss = rgc_loss(z1, torch.cat([z1, z2]),
-                                torch.cat([zeros, torch.eye(b, device=device)], 1), self.tau,
+                weights = torch.cat([torch.zeros(b, b, device=device),
+                                     torch.eye(b, device=device)], 1)
+                loss = rgc_loss(z1, torch.cat([z1, z2]), weights, self.tau,
                                 positives_in_denominator=True)
                 return loss, {"instance": loss}
             indptr, indices, degrees = state["draw"]
