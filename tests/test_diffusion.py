@@ -5,8 +5,8 @@ import scipy.sparse as sp
 from graphclust.diffusion import (
     dense_guard,
     gcn_norm,
-    ppr_exact,
     have_numba,
+    ppr_exact,
     ppr_lowrank_residual,
     ppr_push,
     ppr_row_mass,
