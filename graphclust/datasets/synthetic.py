@@ -73,8 +73,8 @@ def make_csbm(
         dst = order[starts[tgt_class] + offset]
     else:  # in proportion to theta within the class: one cumulative sum over class order
         cum = np.concatenate([[0.0], np.cumsum(theta[order])])
-        lo, hi = cum[starts[tgt_class]], cum[starts[tgt_class] + sizes[tgt_class]]
-        pos = np.searchsorted(cum, lo + rng.random(m) * (hi - lo), side="right") - 1
+        c_lo, c_hi = cum[starts[tgt_class]], cum[starts[tgt_class] + sizes[tgt_class]]
+        pos = np.searchsorted(cum, c_lo + rng.random(m) * (c_hi - c_lo), side="right") - 1
         dst = order[np.clip(pos, starts[tgt_class], starts[tgt_class] + sizes[tgt_class] - 1)]
     a = sp.csr_matrix((np.ones(m, np.float32), (src, dst)), shape=(n_nodes, n_nodes))
     a = remove_self_loops(binarize(symmetrize(a)))
