@@ -5,7 +5,8 @@ repeats, a method fills in its steps.
 
 * ``fit(graph)`` validates the input, forks the global RNG state (a fit leaves NumPy's and
   torch's global seeds as it found them), calls the method's ``_fit(graph, device, rng)``,
-  and records ``n_iter_``, ``n_iter_per_phase_``, ``converged_`` and ``fit_seconds_``.
+  and records ``n_iter_``, ``n_iter_per_phase_``, ``converged_``, ``fit_seconds_`` and
+  ``phase_seconds_`` (seconds per named step).
 * :meth:`BaseGraphClusterer._train` is the one optimisation loop: Adam (torch's fused
   kernel where the installed torch has it on that device), a method's ``step(epoch,
   batch)`` giving the loss and the terms to log, mini-batches from
@@ -25,6 +26,8 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Generator as _Gen
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -201,6 +204,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             log.setLevel(logging.INFO)
         self.history_: dict[str, list[float]] = {}
         self._phases: dict[str, PhaseResult] = {}
+        self.phase_seconds_: dict[str, float] = {}
         start = time.perf_counter()
         seed = self.random_state if self.random_state is not None else int(
             np.random.SeedSequence().generate_state(1)[0]
@@ -222,6 +226,18 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             self.converged_ = all(r.converged for r in self._phases.values())
         del self._phases
         return self
+
+    @contextmanager
+    def _timed(self, phase: str) -> _Gen[None, None, None]:
+        """Add the wall seconds of the ``with`` block to ``phase_seconds_[phase]`` (every
+        :meth:`_train` phase is timed under its name; methods time their other steps, e.g.
+        "diffusion", "cluster")."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_seconds_[phase] = self.phase_seconds_.get(phase, 0.0) + (
+                time.perf_counter() - t0)
 
     def _train(
         self,
@@ -248,8 +264,31 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         epoch's weights are restored; a run that ends on its budget instead warns
         (``ConvergenceWarning``). ``lr_schedule="cosine"`` anneals the learning rate from
         ``lr`` to 0 over ``n_epochs`` (per epoch); ``"step"`` multiplies it by ``lr_gamma``
-        every ``lr_step`` epochs (VaDE's and DGG's 0.9 every 10).
+        every ``lr_step`` epochs (VaDE's and DGG's 0.9 every 10). Its seconds add to
+        ``phase_seconds_[phase]``.
         """
+        with self._timed(phase):
+            return self._run_phase(phase, module, step, n_epochs=n_epochs, lr=lr,
+                                   batches=batches, patience=patience,
+                                   lr_schedule=lr_schedule, lr_step=lr_step,
+                                   lr_gamma=lr_gamma, parameters=parameters)
+
+    def _run_phase(
+        self,
+        phase: str,
+        module: nn.Module,
+        step: StepFn,
+        *,
+        n_epochs: int,
+        lr: float,
+        batches: Callable[[int], Iterable[Any]] | None,
+        patience: int | None,
+        lr_schedule: Literal["constant", "cosine", "step"],
+        lr_step: int,
+        lr_gamma: float,
+        parameters: Iterable[nn.Parameter] | None,
+    ) -> PhaseResult:
+        """:meth:`_train`'s loop."""
         params = list(module.parameters() if parameters is None else parameters)
         opt = make_adam(params, lr)
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None

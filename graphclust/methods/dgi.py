@@ -166,13 +166,16 @@ class DGI(BaseGraphClusterer):
         return model
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        x, s = self._prepare(graph, device, rng)
+        with self._timed("diffusion"):
+            x, s = self._prepare(graph, device, rng)
         model = self._pretrain(x, s, device, rng)
-        with torch.no_grad():
-            self.embedding_ = model.embed(x, s).cpu().numpy()
+        with self._timed("cluster"):
+            with torch.no_grad():
+                self.embedding_ = model.embed(x, s).cpu().numpy()
+            km = KMeans(self.n_clusters, n_init=self.n_init,
+                        random_state=int(rng.integers(2**31)))
+            self.labels_ = km.fit_predict(self.embedding_).astype(np.int64)
         self.model_ = model
-        km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
-        self.labels_ = km.fit_predict(self.embedding_).astype(np.int64)
         self.cluster_centers_ = km.cluster_centers_
         self.device_ = device
 

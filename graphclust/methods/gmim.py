@@ -245,31 +245,33 @@ class GMIM(DGI):
         return params, resp
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        x, s = self._prepare(graph, device, rng)  # step 1
+        with self._timed("diffusion"):
+            x, s = self._prepare(graph, device, rng)  # step 1
         model = self._pretrain(x, s, device, rng)  # step 2
-        with torch.no_grad():
+        with self._timed("init"), torch.no_grad():
             h = model.embed(x, s)
-        init_labels = torch.as_tensor(self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64),
-                                      device=device)
-        # the joint loop runs the mixture in float32 like the encoder (twice as fast here as
-        # float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
-        params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
+            init_labels = torch.as_tensor(
+                self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64), device=device)
+            # the joint loop runs the mixture in float32 like the encoder (twice as fast here
+            # as float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
+            params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
         params = self._joint(model, x, s, params, device, rng)  # step 4
-        with torch.no_grad():
-            h = model.embed(x, s)
-            params, resp = self._final_em(h, params)
-        self.model_ = model
-        self.device_ = device
-        self.embedding_ = h.cpu().numpy()
-        self.weights_ = params.weights.cpu().numpy()
-        self.means_ = params.means.cpu().numpy()
-        self.variances_ = params.variances.cpu().numpy()
-        self.responsibilities_ = resp.cpu().numpy()
-        self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
-        km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
-        self.kmeans_labels_ = km.labels_.astype(np.int64)
-        self.cluster_centers_ = km.cluster_centers_
-        self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
+        with self._timed("cluster"):  # final EM and step 5
+            with torch.no_grad():
+                h = model.embed(x, s)
+                params, resp = self._final_em(h, params)
+            self.model_ = model
+            self.device_ = device
+            self.embedding_ = h.cpu().numpy()
+            self.weights_ = params.weights.cpu().numpy()
+            self.means_ = params.means.cpu().numpy()
+            self.variances_ = params.variances.cpu().numpy()
+            self.responsibilities_ = resp.cpu().numpy()
+            self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
+            km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
+            self.kmeans_labels_ = km.labels_.astype(np.int64)
+            self.cluster_centers_ = km.cluster_centers_
+            self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
         """Mixture responsibilities (N, K): the training graph's for ``None``, else those of
