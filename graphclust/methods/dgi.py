@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -95,6 +95,8 @@ class DGI(BaseGraphClusterer):
     def get_test_params(cls) -> dict[str, Any]:
         return dict(hidden=16, pretrain_epochs=30, patience=10, n_init=2)
 
+    supports_checkpoint: ClassVar[bool] = True  # the corruption generator is registered
+
     n_clusters: int = 7
     _: KW_ONLY
     hidden: int = 512
@@ -160,7 +162,7 @@ class DGI(BaseGraphClusterer):
             return loss, {"mi": loss}
 
         result = self._train("pretrain", model, step, n_epochs=self.pretrain_epochs,
-                             lr=self.lr, patience=self.patience)
+                             lr=self.lr, patience=self.patience, state={"gen": gen})
         self.best_loss_ = result.best_loss
         model.eval()
         return model

@@ -183,7 +183,7 @@ class GMIM(DGI):
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         c = self.beta_ramp if self.beta_ramp is not None else 4.4 / max(self.n_epochs, 1)
         n = x.shape[0]
-        state = {"params": params}
+        state: dict[str, Any] = {"params": params, "gen": gen}  # checkpointed with the phase
 
         def step(epoch: int, grad_step: int) -> tuple[torch.Tensor, dict[str, float]]:
             beta = math.tanh(c * epoch)
@@ -204,7 +204,7 @@ class GMIM(DGI):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EmptyComponentWarning)
             self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,
-                        batches=lambda epoch: range(self.grad_steps))
+                        batches=lambda epoch: range(self.grad_steps), state=state)
         # only our own warning is summarised; anything else is issued again unchanged
         empty = [w for w in caught if issubclass(w.category, EmptyComponentWarning)]
         for w in caught:
