@@ -111,3 +111,14 @@ def test_methods_without_registered_state_refuse_a_checkpoint(tmp_path):
         est.fit(graph())
     with pytest.raises(ValueError, match="checkpoint must be a folder path or None but got 5"):
         GMIM(3, checkpoint=5).fit(graph())
+
+
+def test_a_fit_that_would_not_fit_in_memory_stops_before_the_diffusion(monkeypatch):
+    import graphclust.memory as memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10**6)  # 1 MB left
+    with pytest.raises(MemoryError, match=r"GMIM on 150 nodes \(hidden 512, ppr_k 64\) needs "
+                       r"about 3\.\d MB \(activations 2\.8 MB, .* but 1\.0 MB are available; lower hidden"):
+        GMIM(3).fit(graph())
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)  # unknown: not checked
+    GMIM(3, **PARAMS).fit(graph())
