@@ -62,11 +62,13 @@ def main() -> None:
         model.eval()
         with torch.no_grad():
             h = torch.cat([model["backbone"](clean[s:s + 1024]) for s in range(0, len(clean), 1024)])
-            q = torch.softmax(model["cluster"](h), 1).argmax(1).numpy()
+            q = model["cluster"](h).view(len(h), est.n_heads, -1).argmax(2).numpy()
         model.train()
         km = KMeans(g.n_classes, n_init=3, random_state=0).fit_predict(h.numpy())
-        s_km, s_q = evaluate(g.labels, km), evaluate(g.labels, q)
-        head = f"{100 * s_q['acc']:.2f}" if phase == "gcc" and "rgc" in losses else "-"
+        s_km = evaluate(g.labels, km)
+        accs = [100 * evaluate(g.labels, q[:, i])["acc"] for i in range(q.shape[1])]
+        head = ("-" if phase != "gcc" or "rgc" not in losses else f"{accs[0]:.2f}"
+                if len(accs) == 1 else f"{np.mean(accs):.2f} ({min(accs):.2f}-{max(accs):.2f})")
         loss = " ".join(f"{k}={v:.3f}" for k, v in losses.items())
         line = (f"| {epoch + 1} | {phase} | {100 * s_km['acc']:.2f} | {100 * s_km['nmi']:.2f} | "
                 f"{head} | {loss} | {t - t0:.0f} |")
@@ -81,6 +83,8 @@ def main() -> None:
         est.epoch_callback = None
         torch.save(est, args.save)
     final = evaluate(g.labels, est.labels_)
+    if getattr(est, "head_losses_", None) is not None and len(est.head_losses_) > 1:
+        print(f"head kept: {est.head_} of losses {np.round(est.head_losses_, 4).tolist()}")
     print(f"\n{args.method} on {args.dataset}, seed {args.seed}, {params or 'defaults'}: final "
           f"labels ACC {100 * final['acc']:.2f} NMI {100 * final['nmi']:.2f} in "
           f"{time.perf_counter() - t0:.0f} s (diagnostic scores above: labels only score)\n")

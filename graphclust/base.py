@@ -5,7 +5,8 @@ repeats, a method fills in its steps.
 
 * ``fit(graph)`` validates the input, forks the global RNG state (a fit leaves NumPy's and
   torch's global seeds as it found them), calls the method's ``_fit(graph, device, rng)``,
-  and records ``n_iter_``, ``n_iter_per_phase_``, ``converged_`` and ``fit_seconds_``.
+  and records ``n_iter_``, ``n_iter_per_phase_``, ``converged_``, ``fit_seconds_`` and
+  ``phase_seconds_`` (seconds per named step).
 * :meth:`BaseGraphClusterer._train` is the one optimisation loop: Adam (torch's fused
   kernel where the installed torch has it on that device), a method's ``step(epoch,
   batch)`` giving the loss and the terms to log, mini-batches from
@@ -22,9 +23,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Generator as _Gen
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +38,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from torch import nn
 
+from graphclust.checkpoint import Checkpoint, capture, fingerprint, restore
 from graphclust.graph import Graph
 
 __all__ = ["BaseGraphClusterer", "PhaseResult", "make_adam", "minibatches", "resolve_device",
@@ -148,6 +153,14 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:i".
     verbose : bool, default False
         Log progress (logger ``graphclust``) to stderr at INFO level.
+    checkpoint : str or None, default None
+        A folder: the fit saves its state there every ``checkpoint_every`` seconds and at
+        the end of each training phase (:mod:`graphclust.checkpoint`), and a fit started
+        with the same parameters on the same graph resumes from it (same labels as an
+        uninterrupted run). The file is removed when the fit ends. Methods with
+        ``supports_checkpoint`` only.
+    checkpoint_every : float, default 300
+        Seconds between checkpoints within a phase.
     """
 
     n_clusters: int = 8
@@ -155,6 +168,8 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     random_state: int | None = None
     device: str = "auto"
     verbose: bool = False
+    checkpoint: str | None = None
+    checkpoint_every: float = 300.0
 
     #: optional hook ``callback(phase, epoch, n_epochs, losses)`` used by the CLI for
     #: progress bars; set it as an attribute, it is not an estimator parameter (not in
@@ -162,6 +177,9 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     epoch_callback: EpochCallback | None = field(default=None, init=False, compare=False)
     #: whether the method reads the graph's edges (False for feature-only baselines)
     uses_graph: ClassVar[bool] = True
+    #: whether the method registers all its training state with ``_train`` (``state=``), so
+    #: that a checkpointed fit resumes exactly
+    supports_checkpoint: ClassVar[bool] = False
 
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
@@ -178,6 +196,15 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             )
         if self.random_state is not None and not isinstance(self.random_state, (int, np.integer)):
             raise ValueError(f"random_state must be an int or None but got {self.random_state!r}.")
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)):
+                raise ValueError(f"checkpoint must be a folder path or None but got "
+                                 f"{self.checkpoint!r}.")
+            if not self.supports_checkpoint:
+                raise ValueError(f"{type(self).__name__} cannot resume from a checkpoint yet "
+                                 "(its training state is not all registered); set "
+                                 "checkpoint=None.")
+            check_positive_float("checkpoint_every", self.checkpoint_every, allow_zero=True)
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
         raise NotImplementedError
@@ -201,19 +228,34 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             log.setLevel(logging.INFO)
         self.history_: dict[str, list[float]] = {}
         self._phases: dict[str, PhaseResult] = {}
+        self.phase_seconds_: dict[str, float] = {}
         start = time.perf_counter()
-        seed = self.random_state if self.random_state is not None else int(
-            np.random.SeedSequence().generate_state(1)[0]
-        )
+        self._ckpt: Checkpoint | None = None
+        if self.checkpoint is not None:
+            params = {k: v for k, v in self.get_params().items()
+                      if k not in ("checkpoint", "checkpoint_every", "verbose")}
+            self._ckpt = Checkpoint(self.checkpoint, self.checkpoint_every,
+                                    fingerprint(type(self).__name__, params, graph))
+        if self._ckpt is not None and self._ckpt.seed is not None:
+            seed = self._ckpt.seed  # a resumed fit: the seed it started with
+        else:
+            seed = self.random_state if self.random_state is not None else int(
+                np.random.SeedSequence().generate_state(1)[0]
+            )
+        if self._ckpt is not None:
+            self._ckpt.set_seed(seed)
         try:
             devices = [device.index or 0] if device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(seed)
                 self._fit(graph, device, np.random.default_rng(seed))
         finally:
+            ckpt = self.__dict__.pop("_ckpt", None)
             if handler is not None:
                 log.removeHandler(handler)
                 log.setLevel(previous_level)
+        if ckpt is not None:
+            ckpt.finish()
         self.fit_seconds_ = time.perf_counter() - start
         self.n_features_in_ = graph.n_features
         if self._phases:
@@ -222,6 +264,18 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             self.converged_ = all(r.converged for r in self._phases.values())
         del self._phases
         return self
+
+    @contextmanager
+    def _timed(self, phase: str) -> _Gen[None, None, None]:
+        """Add the wall seconds of the ``with`` block to ``phase_seconds_[phase]`` (every
+        :meth:`_train` phase is timed under its name; methods time their other steps, e.g.
+        "diffusion", "cluster")."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_seconds_[phase] = self.phase_seconds_.get(phase, 0.0) + (
+                time.perf_counter() - t0)
 
     def _train(
         self,
@@ -237,6 +291,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         lr_step: int = 10,
         lr_gamma: float = 0.9,
         parameters: Iterable[nn.Parameter] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> PhaseResult:
         """Minimise ``step``'s loss over ``module``'s parameters for up to ``n_epochs`` epochs.
 
@@ -248,8 +303,35 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         epoch's weights are restored; a run that ends on its budget instead warns
         (``ConvergenceWarning``). ``lr_schedule="cosine"`` anneals the learning rate from
         ``lr`` to 0 over ``n_epochs`` (per epoch); ``"step"`` multiplies it by ``lr_gamma``
-        every ``lr_step`` epochs (VaDE's and DGG's 0.9 every 10).
+        every ``lr_step`` epochs (VaDE's and DGG's 0.9 every 10). Its seconds add to
+        ``phase_seconds_[phase]``. ``state``: what else the phase's steps read and change
+        (their generators, a mixture's parameters, read back from the dict by the step),
+        saved and restored with a checkpoint.
         """
+        with self._timed(phase):
+            return self._run_phase(phase, module, step, n_epochs=n_epochs, lr=lr,
+                                   batches=batches, patience=patience,
+                                   lr_schedule=lr_schedule, lr_step=lr_step,
+                                   lr_gamma=lr_gamma, parameters=parameters,
+                                   state={} if state is None else state)
+
+    def _run_phase(
+        self,
+        phase: str,
+        module: nn.Module,
+        step: StepFn,
+        *,
+        n_epochs: int,
+        lr: float,
+        batches: Callable[[int], Iterable[Any]] | None,
+        patience: int | None,
+        lr_schedule: Literal["constant", "cosine", "step"],
+        lr_step: int,
+        lr_gamma: float,
+        parameters: Iterable[nn.Parameter] | None,
+        state: dict[str, Any],
+    ) -> PhaseResult:
+        """:meth:`_train`'s loop, resumed from ``self._ckpt`` where it holds this phase."""
         params = list(module.parameters() if parameters is None else parameters)
         opt = make_adam(params, lr)
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
@@ -262,8 +344,44 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         # place: the best weights are copied into buffers allocated once
         best_state = {k: v.clone() for k, v in live.items()} if patience is not None else None
         best, last, wait, epoch, stopped = math.inf, math.nan, 0, -1, False
+        ckpt = getattr(self, "_ckpt", None)
+        record = ckpt.phase(phase) if ckpt is not None else None
+        first = 0
+        if record is not None:
+            module.load_state_dict(record["module"])
+            restore(state, record["state"])
+            self.history_ = {k: list(v) for k, v in record["history"].items()}
+            if record["complete"]:
+                torch.set_rng_state(record["torch_rng"])
+                log.info("%s: phase %s restored from the checkpoint", type(self).__name__, phase)
+                self._phases[phase] = record["result"]
+                module.train()
+                return record["result"]
+            opt.load_state_dict(record["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(record["scheduler"])
+            if best_state is not None:
+                for k, v in record["best_state"].items():
+                    best_state[k].copy_(v)
+            best, last, wait = record["best"], record["last"], record["wait"]
+            torch.set_rng_state(record["torch_rng"])
+            first = epoch = record["epoch"] + 1
+            log.info("%s: phase %s resumed at epoch %d", type(self).__name__, phase, first + 1)
+
+        def save(complete: bool, result: PhaseResult | None = None) -> None:
+            assert ckpt is not None
+            ckpt.save(phase, {
+                "complete": complete, "epoch": epoch, "result": result,
+                "module": {k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
+                "state": capture(state), "history": self.history_,
+                "optimizer": None if complete else opt.state_dict(),
+                "scheduler": None if complete or scheduler is None else scheduler.state_dict(),
+                "best_state": None if complete or best_state is None else best_state,
+                "best": best, "last": last, "wait": wait, "torch_rng": torch.get_rng_state(),
+            }, self.history_)
+
         module.train()
-        for epoch in range(n_epochs):
+        for epoch in range(first, n_epochs):
             totals: dict[str, float] = {}
             weight_sum = 0.0
             for batch in (batches(epoch) if batches is not None else (None,)):
@@ -284,8 +402,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 scheduler.step()
             if patience is None:
                 best = min(best, last)
-                continue
-            if last < best:
+            elif last < best:
                 best, wait = last, 0
                 assert best_state is not None
                 for k, v in live.items():
@@ -295,6 +412,8 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 if wait >= patience:
                     stopped = True
                     break
+            if ckpt is not None and epoch + 1 < n_epochs and ckpt.due():
+                save(complete=False)
         if best_state is not None and epoch >= 0:
             module.load_state_dict(best_state)
         if patience is not None and not stopped and n_epochs > 0:
@@ -306,6 +425,8 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             )
         result = PhaseResult(epoch + 1, stopped or patience is None, float(best), float(last))
         self._phases[phase] = result
+        if ckpt is not None:
+            save(complete=True, result=result)
         return result
 
     def fit_predict(self, graph: Graph, y: Any = None, **kwargs: Any) -> np.ndarray:

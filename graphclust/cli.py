@@ -206,7 +206,10 @@ def run_method(method: str, graph: Any, params: dict[str, Any], *, runs: int, se
     device = params.pop("device", device)
     results = []
     last = None
+    folder = params.pop("checkpoint", None)
     for r in range(runs):
+        if folder is not None:  # one checkpoint folder per run (each its own seed)
+            params["checkpoint"] = str(Path(folder) / f"run-{r}")
         model = cls(n_clusters=n_clusters, random_state=seed + r if seeded else None,
                     device=device, **params)
         bars: dict[str, Any] = {}
@@ -360,6 +363,9 @@ def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
     except ValueError as exc:
         return _usage_error(f"--device: {exc}")
     progress = not args.quiet
+    if getattr(args, "checkpoint", None) is not None:
+        params = {**params, "checkpoint": str(args.checkpoint),
+                  "checkpoint_every": args.checkpoint_every}
     out = run_method(method, graph, dict(params), runs=args.runs, seed=args.seed,
                      device=args.device, progress=progress)
     summary = summarize(out["runs"])
@@ -465,6 +471,10 @@ def _fit_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--no-baselines", action="store_true",
                    help="skip the k-means (features) and spectral (graph) baseline runs")
     s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--checkpoint", type=Path, metavar="DIR",
+                   help="save the fit's state to DIR every --checkpoint-every seconds; the "
+                   "same command run again resumes there (DIR/run-<i> per run; GMIM, DGI)")
+    s.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS")
     s.add_argument("--mmap-threshold-mb", type=int, default=MMAP_THRESHOLD_BYTES >> 20,
                    help="glibc's mmap threshold in MiB, 1-32 (default 8): smaller blocks are "
                    "reused from the heap, larger ones mapped afresh. 32 makes AGCN ~20%% faster "

@@ -59,20 +59,33 @@ def binarize(adjacency: sp.spmatrix) -> sp.csr_matrix:
     return a.astype(np.float32)
 
 
+def _off_diagonal(adjacency: sp.spmatrix) -> sp.csr_matrix:
+    """``A`` without its diagonal entries, CSR, in O(nnz) vectorised work (a LIL round trip
+    costs Python objects per entry: 17 s and GBs at 1M nodes / 20M entries)."""
+    a = sp.csr_matrix(adjacency, copy=True)
+    a.sum_duplicates()
+    rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+    keep = (rows != a.indices) & (a.data != 0)
+    counts = np.bincount(rows[keep], minlength=a.shape[0])
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(a.indptr.dtype)
+    return sp.csr_matrix((a.data[keep], a.indices[keep], indptr), shape=a.shape)
+
+
 def remove_self_loops(adjacency: sp.spmatrix) -> sp.csr_matrix:
     """Return ``A`` with its diagonal set to zero (and removed from storage)."""
-    a = sp.lil_matrix(adjacency, copy=True)
-    a.setdiag(0)
-    out = sp.csr_matrix(a)
-    out.eliminate_zeros()
-    return out
+    return _off_diagonal(adjacency)
 
 
 def add_self_loops(adjacency: sp.spmatrix, fill_value: float = 1.0) -> sp.csr_matrix:
     """Return ``A`` with its diagonal set to ``fill_value`` (``A + I`` for a loop-free 0/1 A)."""
-    a = sp.lil_matrix(adjacency, copy=True)
-    a.setdiag(fill_value)
-    return sp.csr_matrix(a)
+    a = _off_diagonal(adjacency)
+    if fill_value == 0:
+        return a
+    n = min(a.shape)
+    out = sp.csr_matrix(a + sp.diags(np.full(n, fill_value, dtype=a.dtype), shape=a.shape,
+                                     format="csr"))
+    out.sort_indices()
+    return out
 
 
 @dataclass(eq=False)

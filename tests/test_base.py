@@ -62,6 +62,7 @@ def test_early_stopping_restores_the_best_weights(graph):
     losses = [5.0, 4.0, 1.0, 2.0, 3.0, 4.0, 0.5, 0.1]
     m = Toy(n_epochs=8, patience=3, losses=tuple(losses)).fit(graph)
     assert m.n_iter_ == 6 and m.converged_ and m.n_iter_per_phase_ == {"fit": 6}
+    assert set(m.phase_seconds_) == {"fit"} and 0 < m.phase_seconds_["fit"] <= m.fit_seconds_
     assert m.result_.best_loss == 1.0 and m.result_.last_loss == 4.0
     # the scripted loss has zero gradient, so w never moves; check the restore with a
     # quadratic instead: the returned weights are those after the best epoch's step

@@ -591,3 +591,16 @@ def test_toml_is_read_with_tomli_on_python_3_10(monkeypatch):
     monkeypatch.undo()
     importlib.reload(bench)
     assert _compat.load_toml("a = 1") == {"a": 1}
+
+
+def test_run_with_checkpoint_folder_per_run(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    assert main(["run", "dgi", "--dataset", "csbm", "--set", "hidden=8", "--set",
+                 "pretrain_epochs=6", "--runs", "2", "--checkpoint", str(ck),
+                 "--checkpoint-every", "0", "--quiet", "--no-plots", "--no-baselines"]) == 0
+    # each run had its own folder; the checkpoints were removed when the fits ended
+    assert sorted(p.name for p in ck.iterdir()) == ["run-0", "run-1"]
+    assert not any(ck.rglob("*.pt"))
+    assert main(["run", "kmeans", "--dataset", "csbm", "--checkpoint", str(ck), "--quiet",
+                 "--no-plots", "--no-baselines"]) == 2
+    assert "cannot resume from a checkpoint yet" in capsys.readouterr().err

@@ -60,6 +60,10 @@ def test_fit_returns_self_and_sets_learned_state(name, graph, fitted):
     assert model.labels_.shape == (graph.n_nodes,) and model.labels_.dtype == np.int64
     assert set(np.unique(model.labels_)) <= set(range(3))
     assert model.n_features_in_ == graph.n_features and model.fit_seconds_ > 0
+    # every training phase is timed, and the timed steps lie within the fit
+    assert set(getattr(model, "n_iter_per_phase_", {})) <= set(model.phase_seconds_)
+    assert all(v >= 0 for v in model.phase_seconds_.values())
+    assert sum(model.phase_seconds_.values()) <= model.fit_seconds_ + 1e-6
     np.testing.assert_array_equal(model.predict(), model.labels_)
     # learned state ends in "_"; __init__ stored only the parameters
     assert set(vars(_make(name))) == set(model.get_params())

@@ -204,6 +204,23 @@ def test_embedded_defaults_offline():
     assert "digits" in list_datasets() and reg.REGISTRY["digits"].embedded
 
 
+def test_degree_corrected_csbm_has_power_law_degrees_and_the_same_classes():
+    kw = dict(n_nodes=20000, n_classes=5, avg_degree=10, homophily=0.8, n_features=4)
+    flat = make_csbm(**kw, random_state=3)
+    dc = make_csbm(**kw, random_state=3, degree_exponent=2.5)
+    d_flat, d_dc = np.diff(flat.adjacency.indptr), np.diff(dc.adjacency.indptr)
+    # Poisson degrees stay near the mean; the power law has hubs and many small degrees
+    assert d_flat.max() < 4 * d_flat.mean() and d_dc.max() > 20 * d_dc.mean()
+    assert np.median(d_dc) < 0.8 * d_dc.mean() and d_dc.max() <= 3 * np.sqrt(20000) * 10
+    assert abs(d_dc.mean() - 10) < 1.5 and dc.is_symmetric
+    a = dc.adjacency.tocoo()
+    assert abs(np.mean(dc.labels[a.row] == dc.labels[a.col]) - 0.8) < 0.03
+    again = make_csbm(**kw, random_state=3, degree_exponent=2.5)
+    assert (again.adjacency != dc.adjacency).nnz == 0
+    with pytest.raises(ValueError, match=r"degree_exponent must be > 2 .* but got 1\.5"):
+        make_csbm(degree_exponent=1.5)
+
+
 def test_every_spec_lists_every_file_its_loader_needs(tmp_path):
     # 'graphclust datasets' calls a dataset available when the spec's files exist; with
     # exactly those files present (empty here) the loader may fail to parse them, but it

@@ -5,8 +5,10 @@ import scipy.sparse as sp
 from graphclust.diffusion import (
     dense_guard,
     gcn_norm,
+    have_numba,
     ppr_exact,
     ppr_lowrank_residual,
+    ppr_push,
     ppr_row_mass,
     ppr_topk,
 )
@@ -113,3 +115,60 @@ def test_bad_arguments():
         ppr_lowrank_residual(triangle_plus_tail(), sp.eye(5), rank=0)
     with pytest.raises(ValueError, match=r"s_topk must be the \(5, 5\) top-k PPR .* shape \(4, 4\)"):
         ppr_lowrank_residual(triangle_plus_tail(), sp.eye(4), rank=2)
+
+
+def _weighted_graph():
+    rng = np.random.default_rng(0)
+    return sp.random(60, 60, density=0.08, random_state=1, data_rvs=lambda n: rng.random(n) + 0.5)
+
+
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not have_numba(), reason="numba not installed"))])
+def test_push_ppr_converges_to_exact_weighted(compiled):
+    a = _weighted_graph()
+    exact = ppr_exact(a, 0.15)
+    errs = [np.abs(ppr_push(a, 0.15, k=60, eps=eps, compiled=compiled, n_chunks=7).toarray()
+                   - exact).max() for eps in (1e-2, 1e-4, 1e-7)]
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-5
+    # ACL: every residual ends below eps d_u, so no entry is off by more than ~eps d
+    assert errs[1] < 1e-4 * 20
+    top = ppr_push(a, 0.15, k=5, eps=1e-8, compiled=compiled)
+    assert np.diff(top.indptr).max() == 5 and top.has_sorted_indices
+    for i in (0, 3, 17):
+        assert set(top[i].indices) == set(np.argsort(exact[i])[-5:])
+        assert np.allclose(top[i].data, exact[i, top[i].indices], atol=1e-6)
+    cut = ppr_push(a, 0.15, k=60, eps=1e-8, threshold=0.01, compiled=compiled)
+    assert cut.data.min() >= 0.01 and cut.nnz == (exact >= 0.01 + 1e-6).sum()
+
+
+def test_push_ppr_hand_graph_and_isolated_node():
+    # path 0-1 plus an isolated node 2: S's row of an isolated node is alpha/(1-(1-alpha)) = 1
+    a = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=float))
+    s = ppr_push(a, 0.2, k=3, eps=1e-10, compiled=False).toarray()
+    assert np.allclose(s, ppr_exact(a, 0.2), atol=1e-7)
+    assert np.isclose(s[2, 2], 1.0) and s[2, :2].sum() == 0
+
+
+@pytest.mark.skipif(not have_numba(), reason="numba not installed")
+def test_push_compiled_equals_plain_python():
+    a = _weighted_graph()
+    one = ppr_push(a, 0.2, k=8, eps=1e-5, compiled=False)
+    two = ppr_push(a, 0.2, k=8, eps=1e-5, compiled=True, n_chunks=3)
+    assert np.array_equal(one.indptr, two.indptr) and np.array_equal(one.indices, two.indices)
+    assert np.allclose(one.data, two.data, rtol=1e-6)
+
+
+def test_ppr_topk_method_choice():
+    a = _weighted_graph()
+    exact = ppr_exact(a, 0.15)
+    for method in ("push", "power"):
+        s = ppr_topk(a, 0.15, k=60, eps=1e-8, method=method)
+        assert np.abs(s.toarray() - exact).max() < 1e-5
+    with pytest.raises(ValueError, match=r"method must be one of \('auto', 'push', 'power'\)"):
+        ppr_topk(a, method="fast")
+    with pytest.raises(ValueError, match=r"method='push' needs a k .* got k=None"):
+        ppr_topk(a, k=None, method="push")
+    with pytest.raises(ValueError, match="k must be a positive integer but got 0"):
+        ppr_push(a, k=0)
+    with pytest.raises(ValueError, match="eps must be > 0 but got -1"):
+        ppr_push(a, eps=-1)

@@ -80,6 +80,26 @@ def test_gcc_rebuilds_the_graph_on_its_schedule_and_labels_from_its_head():
 
 
 @pytest.mark.filterwarnings("ignore:GCC. only")
+def test_several_heads_keep_the_lowest_loss_one():
+    g = _toy_images()
+    kw = {**SMALL, "n_epochs": 5, "warmup_epochs": 2, "graph_every": 2}
+    m = GCC(3, random_state=0, n_heads=4, **kw).fit(g)
+    assert m.head_losses_.shape == (4,) and m.head_ == int(np.argmin(m.head_losses_))
+    assert len(set(np.round(m.head_losses_, 6))) > 1  # the heads differ
+    assert m.model_["cluster"].out_features == 12 and m.responsibilities_.shape == (90, 3)
+    # the kept head's assignments of the clean inputs are the labels
+    m.model_.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(g.dense_features().reshape(-1, *g.meta["image_shape"]))
+        logits = m.model_["cluster"](m.model_["backbone"](x)).view(90, 4, 3)[:, m.head_]
+    np.testing.assert_array_equal(m.labels_, logits.argmax(1).numpy())
+    one = GCC(3, random_state=0, **kw).fit(g)
+    assert one.head_ == 0 and one.head_losses_.shape == (1,)
+    with pytest.raises(ValueError, match="n_heads must be"):
+        GCC(3, n_heads=0).fit(g)
+
+
+@pytest.mark.filterwarnings("ignore:GCC. only")
 def test_image_size_resizes_before_the_backbone():
     g = _toy_images()
     m = GCC(3, random_state=0, image_size=4, **SMALL)

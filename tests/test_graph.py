@@ -24,6 +24,12 @@ def test_helpers():
     assert binarize(a).toarray().tolist() == [[1, 1, 0], [0, 0, 0], [0, 1, 0]]
     assert remove_self_loops(a).diagonal().tolist() == [0, 0, 0]
     assert add_self_loops(remove_self_loops(a)).diagonal().tolist() == [1, 1, 1]
+    # an existing loop is replaced, not added to; off-diagonal weights and explicit zeros
+    w = sp.csr_matrix((np.array([5.0, 0.0, 2.5, 7.0]), (np.array([0, 0, 1, 2]),
+                                                        np.array([0, 1, 2, 0]))), shape=(3, 3))
+    assert add_self_loops(w, 2.0).toarray().tolist() == [[2, 0, 0], [0, 2, 2.5], [7, 0, 2]]
+    assert remove_self_loops(w).nnz == 2 and add_self_loops(w, 0.0).nnz == 2
+    assert add_self_loops(w).has_sorted_indices
     g = Graph(np.ones((3, 1)), a)
     assert g.isolated_nodes().tolist() == []
     g2 = Graph(np.ones((3, 1)), sp.csr_matrix((3, 3)))

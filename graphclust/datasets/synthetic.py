@@ -20,12 +20,19 @@ def make_csbm(
     n_features: int = 100,
     feature_signal: float = 1.0,
     random_state: int | None = 0,
+    *,
+    degree_exponent: float | None = None,
 ) -> Graph:
     """Contextual stochastic block model (Deshpande et al., 2018), sparse and O(N d + N F).
 
     Classes are drawn uniformly. ``n_nodes * avg_degree / 2`` edges are sampled: each picks
-    a source uniformly, then a target in the same class with probability ``homophily``,
-    otherwise in another class. Features are ``feature_signal * mu_c + noise`` with class
+    a source, then a target in the same class with probability ``homophily``, otherwise in
+    another class. Without ``degree_exponent`` sources and targets are uniform (Poisson
+    degrees). With it the model is degree-corrected (Karrer & Newman, 2011): each node gets
+    a propensity theta_i from a Pareto law with that exponent (P(theta) ~ theta^-exponent,
+    theta >= 1, capped at sqrt(N) so no node holds a large share of the edges), and sources
+    and targets (within the chosen class) are drawn in proportion to theta: expected degrees
+    follow the power law, the class structure is unchanged. Features are ``feature_signal * mu_c + noise`` with class
     means ``mu_c ~ N(0, I / F)`` scaled to unit norm and standard normal noise / sqrt(F),
     so ``feature_signal`` is the mean-to-noise ratio (0 = features carry no class signal).
     Duplicate edges and self-loops are dropped, so the realised edge count is a bit lower.
@@ -39,6 +46,9 @@ def make_csbm(
         raise ValueError(f"homophily must lie in [0, 1] but got {homophily!r}.")
     if avg_degree <= 0:
         raise ValueError(f"avg_degree must be > 0 but got {avg_degree!r}.")
+    if degree_exponent is not None and not degree_exponent > 2:
+        raise ValueError(f"degree_exponent must be > 2 (a power law with a finite mean degree) "
+                         f"or None for uniform degrees but got {degree_exponent!r}.")
     rng = np.random.default_rng(random_state)
     y = rng.integers(0, n_classes, n_nodes)
     y[:n_classes] = np.arange(n_classes)  # every class present
@@ -47,14 +57,25 @@ def make_csbm(
     sizes = np.bincount(y, minlength=n_classes)
 
     m = int(round(n_nodes * avg_degree / 2))
-    src = rng.integers(0, n_nodes, m)
+    if degree_exponent is None:
+        src = rng.integers(0, n_nodes, m)
+    else:
+        theta = np.minimum(rng.pareto(degree_exponent - 1.0, n_nodes) + 1.0, np.sqrt(n_nodes))
+        src = np.minimum(np.searchsorted(np.cumsum(theta), rng.random(m) * theta.sum()),
+                         n_nodes - 1)
     same = rng.random(m) < homophily
     if n_classes == 1:
         same[:] = True
     shift = rng.integers(1, max(n_classes, 2), m)
     tgt_class = np.where(same, y[src], (y[src] + shift) % n_classes)
-    offset = (rng.random(m) * sizes[tgt_class]).astype(np.int64)
-    dst = order[starts[tgt_class] + offset]
+    if degree_exponent is None:
+        offset = (rng.random(m) * sizes[tgt_class]).astype(np.int64)
+        dst = order[starts[tgt_class] + offset]
+    else:  # in proportion to theta within the class: one cumulative sum over class order
+        cum = np.concatenate([[0.0], np.cumsum(theta[order])])
+        c_lo, c_hi = cum[starts[tgt_class]], cum[starts[tgt_class] + sizes[tgt_class]]
+        pos = np.searchsorted(cum, c_lo + rng.random(m) * (c_hi - c_lo), side="right") - 1
+        dst = order[np.clip(pos, starts[tgt_class], starts[tgt_class] + sizes[tgt_class] - 1)]
     a = sp.csr_matrix((np.ones(m, np.float32), (src, dst)), shape=(n_nodes, n_nodes))
     a = remove_self_loops(binarize(symmetrize(a)))
 
@@ -77,6 +98,7 @@ def make_csbm(
                 n_features=n_features,
                 feature_signal=feature_signal,
                 random_state=random_state,
+                degree_exponent=degree_exponent,
             ),
         },
     )

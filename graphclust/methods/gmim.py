@@ -183,7 +183,7 @@ class GMIM(DGI):
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         c = self.beta_ramp if self.beta_ramp is not None else 4.4 / max(self.n_epochs, 1)
         n = x.shape[0]
-        state = {"params": params}
+        state: dict[str, Any] = {"params": params, "gen": gen}  # checkpointed with the phase
 
         def step(epoch: int, grad_step: int) -> tuple[torch.Tensor, dict[str, float]]:
             beta = math.tanh(c * epoch)
@@ -204,7 +204,7 @@ class GMIM(DGI):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EmptyComponentWarning)
             self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,
-                        batches=lambda epoch: range(self.grad_steps))
+                        batches=lambda epoch: range(self.grad_steps), state=state)
         # only our own warning is summarised; anything else is issued again unchanged
         empty = [w for w in caught if issubclass(w.category, EmptyComponentWarning)]
         for w in caught:
@@ -245,31 +245,33 @@ class GMIM(DGI):
         return params, resp
 
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
-        x, s = self._prepare(graph, device, rng)  # step 1
+        with self._timed("diffusion"):
+            x, s = self._prepare(graph, device, rng)  # step 1
         model = self._pretrain(x, s, device, rng)  # step 2
-        with torch.no_grad():
+        with self._timed("init"), torch.no_grad():
             h = model.embed(x, s)
-        init_labels = torch.as_tensor(self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64),
-                                      device=device)
-        # the joint loop runs the mixture in float32 like the encoder (twice as fast here as
-        # float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
-        params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
+            init_labels = torch.as_tensor(
+                self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64), device=device)
+            # the joint loop runs the mixture in float32 like the encoder (twice as fast here
+            # as float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
+            params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
         params = self._joint(model, x, s, params, device, rng)  # step 4
-        with torch.no_grad():
-            h = model.embed(x, s)
-            params, resp = self._final_em(h, params)
-        self.model_ = model
-        self.device_ = device
-        self.embedding_ = h.cpu().numpy()
-        self.weights_ = params.weights.cpu().numpy()
-        self.means_ = params.means.cpu().numpy()
-        self.variances_ = params.variances.cpu().numpy()
-        self.responsibilities_ = resp.cpu().numpy()
-        self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
-        km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
-        self.kmeans_labels_ = km.labels_.astype(np.int64)
-        self.cluster_centers_ = km.cluster_centers_
-        self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
+        with self._timed("cluster"):  # final EM and step 5
+            with torch.no_grad():
+                h = model.embed(x, s)
+                params, resp = self._final_em(h, params)
+            self.model_ = model
+            self.device_ = device
+            self.embedding_ = h.cpu().numpy()
+            self.weights_ = params.weights.cpu().numpy()
+            self.means_ = params.means.cpu().numpy()
+            self.variances_ = params.variances.cpu().numpy()
+            self.responsibilities_ = resp.cpu().numpy()
+            self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
+            km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
+            self.kmeans_labels_ = km.labels_.astype(np.int64)
+            self.cluster_centers_ = km.cluster_centers_
+            self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
         """Mixture responsibilities (N, K): the training graph's for ``None``, else those of

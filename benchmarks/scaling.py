@@ -1,0 +1,107 @@
+"""Scaling table: a method at 10^4, 10^5, 10^6 nodes, seconds per phase, peak memory, ACC.
+
+    python benchmarks/scaling.py [--method gmim] [--nodes 10000 100000 1000000]
+        [--degree 20] [--features 128] [--classes 20] [--homophily 0.6] [--signal 1.0]
+        [--set KEY=VALUE ...] [--out results/scaling/gmim.md]
+
+Each size runs in a fresh process (its own peak RSS), one after the other, on a
+degree-corrected csbm graph (power-law propensities, exponent 2.5; ``make_csbm``) with
+average degree ``--degree``, ``--features`` features and ``--classes`` classes; ``--homophily``
+and ``--signal`` set how hard it is (the defaults are the preset meant to leave the
+clustering unsaturated). Phases: ``load`` (generating the graph), then the estimator's own
+``phase_seconds_`` (diffusion, pretrain, init, joint, cluster), ``total`` the fit. A size
+whose run fails (memory, time) prints the error in its row and the table goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PHASES = ["load", "diffusion", "pretrain", "init", "joint", "cluster"]
+
+
+def one(args: argparse.Namespace, nodes: int) -> dict:
+    import resource
+    import time
+
+    import torch
+
+    from graphclust import evaluate, make_csbm
+    from graphclust.cli import _parse_value
+    from graphclust.methods import METHODS
+    from graphclust.runtime import tune_malloc
+
+    tune_malloc()
+    torch.set_num_threads(args.threads)
+    t = time.perf_counter()
+    g = make_csbm(nodes, args.classes, args.degree, args.homophily, args.features, args.signal,
+                  args.seed, degree_exponent=2.5)
+    load = time.perf_counter() - t
+    params = {k: _parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    est = METHODS[args.method](args.classes, random_state=args.seed, **params).fit(g)
+    return dict(nodes=nodes, edges=g.n_edges, load=load, **est.phase_seconds_,
+                total=est.fit_seconds_, epochs=getattr(est, "n_iter_per_phase_", {}),
+                peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                acc=evaluate(g.labels, est.labels_)["acc"])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", default="gmim")
+    p.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    p.add_argument("--degree", type=float, default=20.0)
+    p.add_argument("--features", type=int, default=128)
+    p.add_argument("--classes", type=int, default=20)
+    p.add_argument("--homophily", type=float, default=0.6)
+    p.add_argument("--signal", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process: one size
+    args = p.parse_args()
+    if args.one is not None:
+        print("RESULT " + json.dumps(one(args, args.one)), flush=True)
+        return
+    rows = []
+    head = ("| nodes | edges | " + " | ".join(f"{ph} s" for ph in PHASES)
+            + " | total s | peak MB | ACC | epochs |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    print("\n".join(lines), flush=True)
+    child = [a for a in sys.argv[1:]]
+    for nodes in args.nodes:
+        proc = subprocess.run([sys.executable, __file__, *child, "--one", str(nodes)],
+                              capture_output=True, text=True)
+        found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode != 0 or not found:
+            err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            line = f"| {nodes} | failed (rc {proc.returncode}): {err} |"
+        else:
+            r = json.loads(found[0][7:])
+            rows.append(r)
+            line = (f"| {r['nodes']} | {r['edges']} | "
+                    + " | ".join(f"{r.get(ph, 0.0):.1f}" for ph in PHASES)
+                    + f" | {r['total']:.1f} | {r['peak_mb']:.0f} | {100 * r['acc']:.1f} | "
+                    + ", ".join(f"{k} {v}" for k, v in r["epochs"].items()) + " |")
+        lines.append(line)
+        print(line, flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
+        text = (f"# {args.method} scaling (degree-corrected csbm, degree {args.degree:g}, "
+                f"{args.features} features, {args.classes} classes, homophily "
+                f"{args.homophily:g}, signal {args.signal:g})\n\n" + "\n".join(lines)
+                + f"\n\nCommand: `{cmd}`\n")
+        tmp = args.out.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(args.out)
+        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
