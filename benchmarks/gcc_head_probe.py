@@ -6,7 +6,8 @@
 On the clean inputs' backbone representation h of the saved estimator, prints: the trained
 head's ACC (BatchNorm with its running statistics as fitted, and with statistics
 recomputed on the clean inputs); k-means of h and of h / |h|; UMAP (N2D: to K dims, 20
-neighbours) + GMM of h; the purity of h's 20 nearest neighbours and of A(t)'s lists; a
+neighbours) + GMM of h; the purity of h's 20 nearest neighbours and of A(t)'s lists;
+spectral clustering of A(t) and of h's 10-NN graph (the cut AGC + CR approximates); a
 linear probe (logistic regression, 3-fold); and fresh linear heads trained on the frozen h
 with AGC + 2 CR or with SCAN's loss over A(t)'s lists, from ``--fresh-heads`` starts, sorted
 by their final (label-free) loss. **Diagnostic only**: the labels score, the probe and the
@@ -19,8 +20,9 @@ import argparse
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, SpectralClustering
 from sklearn.linear_model import LogisticRegression
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import cross_val_score
@@ -117,6 +119,15 @@ def main() -> None:
           f"{100 * (yt[nbr] == yt[:, None]).float().mean().item():.2f} |")
     print(f"| purity of A(t)'s lists (self included) | "
           f"{100 * (yt[lists] == yt[:, None]).float().mean().item():.2f} |")
+    n = len(h)
+    for name, nb in (("A(t)'s lists", lists[:, 1:]), ("h's 10 nearest neighbours", nbr[:, :10])):
+        nb = nb.numpy()
+        adj = sp.csr_matrix((np.ones(nb.size), (np.repeat(np.arange(n), nb.shape[1]),
+                                                nb.ravel())), shape=(n, n))
+        adj = ((adj + adj.T) > 0).astype(float)
+        lab = SpectralClustering(k, affinity="precomputed", random_state=0,
+                                 assign_labels="cluster_qr").fit_predict(adj)
+        print(f"| spectral clustering of {name} (symmetrised) | {acc(y, lab)} |", flush=True)
     probe = cross_val_score(LogisticRegression(max_iter=2000), h.numpy(), y, cv=3).mean()
     print(f"| linear probe on h (logistic regression, 3-fold; uses labels) | {100 * probe:.2f} |")
     for kind in ("agc", "scan"):
