@@ -292,6 +292,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         lr_gamma: float = 0.9,
         parameters: Iterable[nn.Parameter] | None = None,
         state: dict[str, Any] | None = None,
+        stop: Callable[[int], bool] | None = None,
     ) -> PhaseResult:
         """Minimise ``step``'s loss over ``module``'s parameters for up to ``n_epochs`` epochs.
 
@@ -306,14 +307,15 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         every ``lr_step`` epochs (VaDE's and DGG's 0.9 every 10). Its seconds add to
         ``phase_seconds_[phase]``. ``state``: what else the phase's steps read and change
         (their generators, a mixture's parameters, read back from the dict by the step),
-        saved and restored with a checkpoint.
+        saved and restored with a checkpoint. ``stop(epoch)``, asked after each epoch, ends
+        the phase (converged) when it returns True: a method's own label-free stopping rule.
         """
         with self._timed(phase):
             return self._run_phase(phase, module, step, n_epochs=n_epochs, lr=lr,
                                    batches=batches, patience=patience,
                                    lr_schedule=lr_schedule, lr_step=lr_step,
                                    lr_gamma=lr_gamma, parameters=parameters,
-                                   state={} if state is None else state)
+                                   state={} if state is None else state, stop=stop)
 
     def _run_phase(
         self,
@@ -330,6 +332,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         lr_gamma: float,
         parameters: Iterable[nn.Parameter] | None,
         state: dict[str, Any],
+        stop: Callable[[int], bool] | None = None,
     ) -> PhaseResult:
         """:meth:`_train`'s loop, resumed from ``self._ckpt`` where it holds this phase."""
         params = list(module.parameters() if parameters is None else parameters)
@@ -412,6 +415,9 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 if wait >= patience:
                     stopped = True
                     break
+            if stop is not None and stop(epoch):
+                stopped = True
+                break
             if ckpt is not None and epoch + 1 < n_epochs and ckpt.due():
                 save(complete=False)
         if best_state is not None and epoch >= 0:
@@ -423,7 +429,8 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 "raise the budget or lower the patience if the loss still falls.",
                 ConvergenceWarning, stacklevel=3,
             )
-        result = PhaseResult(epoch + 1, stopped or patience is None, float(best), float(last))
+        result = PhaseResult(epoch + 1, stopped or (patience is None and stop is None),
+                             float(best), float(last))
         self._phases[phase] = result
         if ckpt is not None:
             save(complete=True, result=result)

@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from graphclust import AGCN, evaluate, load_dataset, make_csbm
+from graphclust import AGCN, Graph, evaluate, load_dataset, make_csbm
 from graphclust.diffusion import row_norm
 from graphclust.methods.agcn import AGCNNetwork, concat_linear, softmax_l2
 from graphclust.nn.autoencoder import Autoencoder
@@ -234,3 +234,23 @@ def test_unverified_table_configs_run_on_generated_files(tmp_path):
         model = AGCN(3, **row["params"], widths=(8, 8, 16, 4), pretrain_epochs=1,
                      n_epochs=2, n_init=1, random_state=0).fit(g)
         assert model.labels_.shape == (n,)
+
+
+def test_stop_tol_ends_a_converged_joint_phase_without_reading_labels(graph):
+    kw = {**SMALL, "n_epochs": 200}
+    m = AGCN(3, random_state=1, stop_tol=0.005, keep_label_history=True, **kw).fit(graph)
+    assert m.converged_ and m.n_iter_per_phase_["joint"] < 200
+    # the rule fired on the last two labelings: fewer than 0.5% of 240 nodes (i.e. none) moved
+    hist = m.label_history_  # before each epoch's update, then the final labels
+    assert hist.shape == (m.n_iter_ + 1, 240) and (hist[-2] == hist[-3]).all()
+    # the first epochs' labels moved more than that (the rule did not fire there)
+    assert (hist[0] != hist[1]).mean() >= 0.005 or m.n_iter_ == 2
+    # it never reads labels: the same fit on the graph without them is identical
+    blind = AGCN(3, random_state=1, stop_tol=0.005, **kw).fit(
+        Graph(graph.features, graph.adjacency))
+    np.testing.assert_array_equal(blind.labels_, m.labels_)
+    assert blind.n_iter_ == m.n_iter_
+    off = AGCN(3, random_state=1, **{**SMALL, "n_epochs": 12}).fit(graph)
+    assert off.n_iter_ == 12 and off.converged_
+    with pytest.raises(ValueError, match=r"stop_tol is a fraction of the nodes in \[0, 1\)"):
+        AGCN(3, stop_tol=1.5).fit(graph)
