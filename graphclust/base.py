@@ -310,131 +310,109 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         saved and restored with a checkpoint. ``stop(epoch)``, asked after each epoch, ends
         the phase (converged) when it returns True: a method's own label-free stopping rule.
         """
-        with self._timed(phase):
-            return self._run_phase(phase, module, step, n_epochs=n_epochs, lr=lr,
-                                   batches=batches, patience=patience,
-                                   lr_schedule=lr_schedule, lr_step=lr_step,
-                                   lr_gamma=lr_gamma, parameters=parameters,
-                                   state={} if state is None else state, stop=stop)
-
-    def _run_phase(
-        self,
-        phase: str,
-        module: nn.Module,
-        step: StepFn,
-        *,
-        n_epochs: int,
-        lr: float,
-        batches: Callable[[int], Iterable[Any]] | None,
-        patience: int | None,
-        lr_schedule: Literal["constant", "cosine", "step"],
-        lr_step: int,
-        lr_gamma: float,
-        parameters: Iterable[nn.Parameter] | None,
-        state: dict[str, Any],
-        stop: Callable[[int], bool] | None = None,
-    ) -> PhaseResult:
-        """:meth:`_train`'s loop, resumed from ``self._ckpt`` where it holds this phase."""
-        params = list(module.parameters() if parameters is None else parameters)
-        opt = make_adam(params, lr)
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
-        if lr_schedule == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n_epochs, 1))
-        elif lr_schedule == "step":
-            scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_step, gamma=lr_gamma)
-        live = module.state_dict()
-        # the state_dict tensors share storage with the parameters, which Adam updates in
-        # place: the best weights are copied into buffers allocated once
-        best_state = {k: v.clone() for k, v in live.items()} if patience is not None else None
-        best, last, wait, epoch, stopped = math.inf, math.nan, 0, -1, False
-        ckpt = getattr(self, "_ckpt", None)
-        record = ckpt.phase(phase) if ckpt is not None else None
-        first = 0
-        if record is not None:
-            module.load_state_dict(record["module"])
-            restore(state, record["state"])
-            self.history_ = {k: list(v) for k, v in record["history"].items()}
-            if record["complete"]:
+        if state is None:
+            state = {}
+        with self._timed(phase):  # a finished phase restored from a checkpoint returns early
+            params = list(module.parameters() if parameters is None else parameters)
+            opt = make_adam(params, lr)
+            scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+            if lr_schedule == "cosine":
+                scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n_epochs, 1))
+            elif lr_schedule == "step":
+                scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_step, gamma=lr_gamma)
+            live = module.state_dict()
+            # the state_dict tensors share storage with the parameters, which Adam updates in
+            # place: the best weights are copied into buffers allocated once
+            best_state = {k: v.clone() for k, v in live.items()} if patience is not None else None
+            best, last, wait, epoch, stopped = math.inf, math.nan, 0, -1, False
+            ckpt = getattr(self, "_ckpt", None)
+            record = ckpt.phase(phase) if ckpt is not None else None
+            first = 0
+            if record is not None:
+                module.load_state_dict(record["module"])
+                restore(state, record["state"])
+                self.history_ = {k: list(v) for k, v in record["history"].items()}
+                if record["complete"]:
+                    torch.set_rng_state(record["torch_rng"])
+                    log.info("%s: phase %s restored from the checkpoint", type(self).__name__, phase)
+                    self._phases[phase] = record["result"]
+                    module.train()
+                    return record["result"]
+                opt.load_state_dict(record["optimizer"])
+                if scheduler is not None:
+                    scheduler.load_state_dict(record["scheduler"])
+                if best_state is not None:
+                    for k, v in record["best_state"].items():
+                        best_state[k].copy_(v)
+                best, last, wait = record["best"], record["last"], record["wait"]
                 torch.set_rng_state(record["torch_rng"])
-                log.info("%s: phase %s restored from the checkpoint", type(self).__name__, phase)
-                self._phases[phase] = record["result"]
-                module.train()
-                return record["result"]
-            opt.load_state_dict(record["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(record["scheduler"])
-            if best_state is not None:
-                for k, v in record["best_state"].items():
-                    best_state[k].copy_(v)
-            best, last, wait = record["best"], record["last"], record["wait"]
-            torch.set_rng_state(record["torch_rng"])
-            first = epoch = record["epoch"] + 1
-            log.info("%s: phase %s resumed at epoch %d", type(self).__name__, phase, first + 1)
+                first = epoch = record["epoch"] + 1
+                log.info("%s: phase %s resumed at epoch %d", type(self).__name__, phase, first + 1)
 
-        def save(complete: bool, result: PhaseResult | None = None) -> None:
-            assert ckpt is not None
-            ckpt.save(phase, {
-                "complete": complete, "epoch": epoch, "result": result,
-                "module": {k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
-                "state": capture(state), "history": self.history_,
-                "optimizer": None if complete else opt.state_dict(),
-                "scheduler": None if complete or scheduler is None else scheduler.state_dict(),
-                "best_state": None if complete or best_state is None else best_state,
-                "best": best, "last": last, "wait": wait, "torch_rng": torch.get_rng_state(),
-            }, self.history_)
+            def save(complete: bool, result: PhaseResult | None = None) -> None:
+                assert ckpt is not None
+                ckpt.save(phase, {
+                    "complete": complete, "epoch": epoch, "result": result,
+                    "module": {k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
+                    "state": capture(state), "history": self.history_,
+                    "optimizer": None if complete else opt.state_dict(),
+                    "scheduler": None if complete or scheduler is None else scheduler.state_dict(),
+                    "best_state": None if complete or best_state is None else best_state,
+                    "best": best, "last": last, "wait": wait, "torch_rng": torch.get_rng_state(),
+                }, self.history_)
 
-        module.train()
-        for epoch in range(first, n_epochs):
-            totals: dict[str, float] = {}
-            weight_sum = 0.0
-            for batch in (batches(epoch) if batches is not None else (None,)):
-                opt.zero_grad()
-                loss, terms = step(epoch, batch)
-                loss.backward()
-                opt.step()
-                w = float(len(batch)) if isinstance(batch, Sized) else 1.0
-                weight_sum += w
-                for key, value in terms.items():
-                    if isinstance(value, torch.Tensor):
-                        value = value.detach()
-                    totals[key] = totals.get(key, 0.0) + w * float(value)
-                totals["__loss"] = totals.get("__loss", 0.0) + w * float(loss.detach())
-            last = totals.pop("__loss") / weight_sum
-            self._log_epoch(phase, epoch, n_epochs, **{k: v / weight_sum for k, v in totals.items()})
-            if scheduler is not None:
-                scheduler.step()
-            if patience is None:
-                best = min(best, last)
-            elif last < best:
-                best, wait = last, 0
-                assert best_state is not None
-                for k, v in live.items():
-                    best_state[k].copy_(v)
-            else:
-                wait += 1
-                if wait >= patience:
+            module.train()
+            for epoch in range(first, n_epochs):
+                totals: dict[str, float] = {}
+                weight_sum = 0.0
+                for batch in (batches(epoch) if batches is not None else (None,)):
+                    opt.zero_grad()
+                    loss, terms = step(epoch, batch)
+                    loss.backward()
+                    opt.step()
+                    w = float(len(batch)) if isinstance(batch, Sized) else 1.0
+                    weight_sum += w
+                    for key, value in terms.items():
+                        if isinstance(value, torch.Tensor):
+                            value = value.detach()
+                        totals[key] = totals.get(key, 0.0) + w * float(value)
+                    totals["__loss"] = totals.get("__loss", 0.0) + w * float(loss.detach())
+                last = totals.pop("__loss") / weight_sum
+                self._log_epoch(phase, epoch, n_epochs, **{k: v / weight_sum for k, v in totals.items()})
+                if scheduler is not None:
+                    scheduler.step()
+                if patience is None:
+                    best = min(best, last)
+                elif last < best:
+                    best, wait = last, 0
+                    assert best_state is not None
+                    for k, v in live.items():
+                        best_state[k].copy_(v)
+                else:
+                    wait += 1
+                    if wait >= patience:
+                        stopped = True
+                        break
+                if stop is not None and stop(epoch):
                     stopped = True
                     break
-            if stop is not None and stop(epoch):
-                stopped = True
-                break
-            if ckpt is not None and epoch + 1 < n_epochs and ckpt.due():
-                save(complete=False)
-        if best_state is not None and epoch >= 0:
-            module.load_state_dict(best_state)
-        if patience is not None and not stopped and n_epochs > 0:
-            warnings.warn(
-                f"{type(self).__name__}: the {phase} phase used its whole budget of {n_epochs} "
-                f"epochs before its stopping rule (no lower loss for {patience} epochs) fired; "
-                "raise the budget or lower the patience if the loss still falls.",
-                ConvergenceWarning, stacklevel=3,
-            )
-        result = PhaseResult(epoch + 1, stopped or (patience is None and stop is None),
-                             float(best), float(last))
-        self._phases[phase] = result
-        if ckpt is not None:
-            save(complete=True, result=result)
-        return result
+                if ckpt is not None and epoch + 1 < n_epochs and ckpt.due():
+                    save(complete=False)
+            if best_state is not None and epoch >= 0:
+                module.load_state_dict(best_state)
+            if patience is not None and not stopped and n_epochs > 0:
+                warnings.warn(
+                    f"{type(self).__name__}: the {phase} phase used its whole budget of {n_epochs} "
+                    f"epochs before its stopping rule (no lower loss for {patience} epochs) fired; "
+                    "raise the budget or lower the patience if the loss still falls.",
+                    ConvergenceWarning, stacklevel=3,
+                )
+            result = PhaseResult(epoch + 1, stopped or (patience is None and stop is None),
+                                 float(best), float(last))
+            self._phases[phase] = result
+            if ckpt is not None:
+                save(complete=True, result=result)
+            return result
 
     def fit_predict(self, graph: Graph, y: Any = None, **kwargs: Any) -> np.ndarray:
         return self.fit(graph).labels_
