@@ -164,6 +164,12 @@ def test_ppr_topk_method_choice():
     for method in ("push", "power"):
         s = ppr_topk(a, 0.15, k=60, eps=1e-8, method=method)
         assert np.abs(s.toarray() - exact).max() < 1e-5
+    # auto: the power iteration below PUSH_MIN_NODES
+    from graphclust.diffusion import PUSH_MIN_NODES
+    assert a.shape[0] < PUSH_MIN_NODES
+    auto = ppr_topk(a, 0.15, k=5, eps=1e-4)
+    power = ppr_topk(a, 0.15, k=5, eps=1e-4, method="power")
+    assert (auto != power).nnz == 0
     with pytest.raises(ValueError, match=r"method must be one of \('auto', 'push', 'power'\)"):
         ppr_topk(a, method="fast")
     with pytest.raises(ValueError, match=r"method='push' needs a k .* got k=None"):
