@@ -5,7 +5,7 @@ import torch
 
 from graphclust import AGCN, Graph, evaluate, load_dataset, make_csbm
 from graphclust.diffusion import row_norm
-from graphclust.methods.agcn import AGCNNetwork, concat_linear, softmax_l2
+from graphclust.methods.agcn import AGCNNetwork, concat_linear, dec_stop_epoch, softmax_l2
 from graphclust.nn.autoencoder import Autoencoder
 from graphclust.nn.dec import kl_clustering_loss, student_t_assignment, target_distribution
 from graphclust.nn.sparse import FixedMatrix, bf16_autocast
@@ -254,3 +254,20 @@ def test_stop_tol_ends_a_converged_joint_phase_without_reading_labels(graph):
     assert off.n_iter_ == 12 and off.converged_
     with pytest.raises(ValueError, match=r"stop_tol is a fraction of the nodes in \[0, 1\)"):
         AGCN(3, stop_tol=1.5).fit(graph)
+
+
+
+def test_dec_stop_epoch_by_hand_and_it_replays_a_stopped_fit(graph):
+    h = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0]])
+    # changes between consecutive rows: 1/4, 1/4, 0, 1/4
+    assert dec_stop_epoch(h, tol=0.1) == 3 and dec_stop_epoch(h, tol=0.3) == 1
+    assert dec_stop_epoch(h, tol=0.1, every=2) is None  # 2-apart rows: 2/4, 1/4, 1/4
+    assert dec_stop_epoch(h, tol=0.3, every=2) == 3
+    # one history replays the rule: the stopped fit ends with row e + 1 of the full run's
+    kw = {**SMALL, "n_epochs": 60}
+    full = AGCN(3, random_state=2, keep_label_history=True, **kw).fit(graph)
+    e = dec_stop_epoch(full.label_history_[:-1], 0.005)
+    assert e is not None
+    stopped = AGCN(3, random_state=2, stop_tol=0.005, **kw).fit(graph)
+    assert stopped.n_iter_ == e + 1
+    np.testing.assert_array_equal(stopped.labels_, full.label_history_[e + 1])

@@ -68,7 +68,7 @@ from graphclust.nn.dec import kl_clustering_loss, student_t_log_assignment, targ
 from graphclust.nn.gcn import GCNLayer
 from graphclust.nn.sparse import FixedMatrix, bf16_autocast, to_torch
 
-__all__ = ["AGCN", "AGCNNetwork", "concat_linear", "softmax_l2"]
+__all__ = ["AGCN", "AGCNNetwork", "concat_linear", "dec_stop_epoch", "softmax_l2"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,18 @@ class AGCNNetwork(nn.Module):
             parts = [u[:, j:j + 1] * part for j, part in enumerate(parts)]
         logits = a @ torch.stack(parts).sum(0)  # eq. 8 before the softmax
         return x_hat, hs, logits
+
+
+def dec_stop_epoch(label_history: np.ndarray, tol: float, every: int = 1) -> int | None:
+    """The epoch at which DEC's rule (``stop_tol``) ends a joint phase whose labels before
+    each epoch's update are ``label_history`` (E, N): the first e >= ``every`` with fewer
+    than ``tol`` of the nodes changed between rows e - every and e; None if it never fires.
+    A fit with ``stop_tol=tol`` stops after epoch e and ends with the labels of row e + 1,
+    so a history kept once (``keep_label_history``) replays every tol exactly."""
+    for e in range(every, len(label_history)):
+        if float(np.mean(label_history[e] != label_history[e - every])) < tol:
+            return e
+    return None
 
 
 def concat_linear(layer: nn.Linear, blocks: Sequence[torch.Tensor]) -> torch.Tensor:
