@@ -165,12 +165,14 @@ def ppr_topk(
     if method == "push" and k is None:
         raise ValueError("method='push' needs a k (the entries kept per row) but got k=None; "
                          "set k or use method='power'.")
-    t_norm = gcn_norm(adjacency).astype(np.float64)
-    n = t_norm.shape[0]
+    n = adjacency.shape[0]
     if method == "push" or (method == "auto" and k is not None and n >= PUSH_MIN_NODES
                             and have_numba()):
         s = ppr_push(adjacency, alpha, k=int(k), eps=eps, threshold=threshold)  # type: ignore[arg-type]
-        return _give_mass(s, t_norm, alpha) if keep_mass else s
+        if not keep_mass:
+            return s
+        return _give_mass(s, gcn_norm(adjacency).astype(np.float64), alpha)
+    t_norm = gcn_norm(adjacency).astype(np.float64)
     t = sp.csr_matrix((1.0 - alpha) * t_norm)
     blocks: list[sp.csr_matrix] = []
     for start in range(0, n, block_size):
@@ -388,10 +390,7 @@ def _push_chunk(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
     seen = np.zeros(n, dtype=np.bool_)
     queue = np.empty(n, dtype=np.int64)    # ring buffer: a node is in it at most once
     touched = np.empty(n, dtype=np.int64)  # nodes given residual, to reset and to rank
-    for s in range(start, stop):
-        if deg[s] == 0:
-            out_cnt[s] = 0
-            continue
+    for s in range(start, stop):  # deg >= 1 everywhere: A + I has every self-loop
         r[s] = 1.0
         queue[0] = s
         queued[s] = True

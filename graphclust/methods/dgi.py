@@ -159,9 +159,10 @@ class DGI(BaseGraphClusterer):
         top-k PPR's N k entries while it is built (8 + 4 bytes each), 2 copies of the
         dense features."""
         n, f = graph.n_nodes, graph.n_features
-        k = n if self.ppr_k is None or self.diffusion == "none" else min(int(self.ppr_k), n)
-        if self.diffusion == "none":
+        if self.diffusion == "none":  # S = the normalised adjacency: its own entries
             k = int(graph.adjacency.nnz / max(n, 1)) + 1
+        else:
+            k = n if self.ppr_k is None else min(int(self.ppr_k), n)
         parts = {"activations": 9.0 * n * self.hidden * 4, "diffusion": 3.0 * n * k * 12,
                  "features": 2.0 * n * f * 4}
         check_fits(sum(parts.values()), f"{type(self).__name__} on {n} nodes (hidden "
