@@ -293,6 +293,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         parameters: Iterable[nn.Parameter] | None = None,
         state: dict[str, Any] | None = None,
         stop: Callable[[int], bool] | None = None,
+        reduce_loss: Callable[[float], float] | None = None,
     ) -> PhaseResult:
         """Minimise ``step``'s loss over ``module``'s parameters for up to ``n_epochs`` epochs.
 
@@ -309,6 +310,9 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         (their generators, a mixture's parameters, read back from the dict by the step),
         saved and restored with a checkpoint. ``stop(epoch)``, asked after each epoch, ends
         the phase (converged) when it returns True: a method's own label-free stopping rule.
+        ``reduce_loss``: maps this process's epoch loss to the one the stopping rule reads
+        (data-parallel training passes the mean over the ranks, so that every rank stops on
+        the same epoch).
         """
         if state is None:
             state = {}
@@ -378,6 +382,8 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                         totals[key] = totals.get(key, 0.0) + w * float(value)
                     totals["__loss"] = totals.get("__loss", 0.0) + w * float(loss.detach())
                 last = totals.pop("__loss") / weight_sum
+                if reduce_loss is not None:
+                    last = reduce_loss(last)
                 self._log_epoch(phase, epoch, n_epochs, **{k: v / weight_sum for k, v in totals.items()})
                 if scheduler is not None:
                     scheduler.step()

@@ -348,20 +348,77 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.method not in METHODS:
         return _usage_error(f"unknown method {args.method!r}; choose from {', '.join(METHODS)}.")
     params = _resolve_params(METHODS[args.method], args.config, args.set or [])
-    graph = load_dataset(args.dataset, args.root)
+    graph = _shared_graph() or load_dataset(args.dataset, args.root)
     return _fit_and_report(args, args.method, graph, params)
+
+
+def _shared_graph() -> Any:
+    """In a rank started by ``--nproc``: the graph the launcher shared (memory-mapped)."""
+    from graphclust.distributed import SHARED_GRAPH_ENV, load_graph
+
+    folder = os.environ.get(SHARED_GRAPH_ENV)
+    return load_graph(folder) if folder else None
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """The command line given to each rank: the same, less ``--nproc N``."""
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def _launch_ranks(args: argparse.Namespace, graph: Any) -> int:
+    """``--nproc N``: the same command as N ranks of torch.distributed on this machine,
+    the graph written once to a temporary folder and memory-mapped by every rank."""
+    from graphclust.distributed import launch
+
+    with tempfile.TemporaryDirectory(prefix="graphclust-graph-") as folder:
+        return launch(args.nproc, _without_nproc(args.argv), graph, folder)
 
 
 def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
                     params: dict[str, Any]) -> int:
     from graphclust.base import resolve_device
+    from graphclust.distributed import init_from_env
 
     if args.runs < 1:
         return _usage_error(f"--runs must be >= 1 but got {args.runs}.")
+    if args.nproc < 1:
+        return _usage_error(f"--nproc must be >= 1 but got {args.nproc}.")
     try:
         resolve_device(params.get("device", args.device))
     except ValueError as exc:
         return _usage_error(f"--device: {exc}")
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        if params.get("batch_size") is None:
+            return _usage_error(f"--nproc {args.nproc} shards node batches among the ranks: "
+                                "give the batch size per rank, e.g. --set batch_size=1024 "
+                                "(DGI, GMIM).")
+        return _launch_ranks(args, graph)
+    # a rank of torch.distributed (--nproc, or torchrun on one or several machines): only
+    # rank 0 reports and writes
+    ranks = init_from_env(str(params.get("device", args.device)))
+    try:
+        return _fit_and_write(args, method, graph, params, ranks.rank)
+    finally:
+        if ranks.size > 1:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+
+
+def _fit_and_write(args: argparse.Namespace, method: str, graph: Any, params: dict[str, Any],
+                   rank: int) -> int:
+    """Fit, score, print the summary and write ``--out`` (rank 0 only under several ranks)."""
+    if rank > 0:
+        args.quiet, args.out, args.no_baselines = True, None, True
     progress = not args.quiet
     if getattr(args, "checkpoint", None) is not None:
         params = {**params, "checkpoint": str(args.checkpoint),
@@ -373,6 +430,8 @@ def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
                  run_baselines(method, graph, out["n_clusters"], runs=args.runs,
                                seed=out["seed"], progress=progress))
     view = {"method": method, "summary": summary, "baselines": baselines}
+    if rank > 0:
+        return 0
     _print_summary(view, graph, args.runs, out["seed"])
     print(f"peak memory of the whole command: {out['peak_rss_mb']:.0f} MB")
     if args.out:
@@ -392,9 +451,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
                             "from the features), not both and not neither.")
     params = _resolve_params(METHODS[args.method], args.config, args.set or [])
     params["n_clusters"] = args.k
-    if args.edges is not None:
+    graph = _shared_graph()
+    if graph is None and args.edges is not None:
         graph = load_edge_list_graph(args.edges, args.features, args.labels)
-    else:
+    elif graph is None:
         graph = load_feature_graph(args.features, args.labels, knn=args.knn)
     if not args.quiet:
         s = graph.stats()
@@ -475,6 +535,10 @@ def _fit_arguments(s: argparse.ArgumentParser) -> None:
                    help="save the fit's state to DIR every --checkpoint-every seconds; the "
                    "same command run again resumes there (DIR/run-<i> per run; GMIM, DGI)")
     s.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS")
+    s.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train as N data-parallel ranks of torch.distributed on this machine "
+                   "(gloo on CPU, NCCL on CUDA; DGI and GMIM with --set batch_size=B per "
+                   "rank); the graph is shared through memory-mapped files")
     s.add_argument("--mmap-threshold-mb", type=int, default=MMAP_THRESHOLD_BYTES >> 20,
                    help="glibc's mmap threshold in MiB, 1-32 (default 8): smaller blocks are "
                    "reused from the heap, larger ones mapped afresh. 32 makes AGCN ~20%% faster "
@@ -483,6 +547,7 @@ def _fit_arguments(s: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     mmap_mb = getattr(args, "mmap_threshold_mb", MMAP_THRESHOLD_BYTES >> 20)
     try:
         check_mmap_threshold_mb(mmap_mb, "--mmap-threshold-mb")

@@ -41,7 +41,10 @@ def _to_csr(adjacency: Any, name: str = "adjacency") -> sp.csr_matrix:
         a = sp.csr_matrix(arr)
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TypeError(f"Expected numeric {name} weights but got dtype {a.dtype}.")
-    return a.astype(np.float32)
+    # a read-only float32 matrix (memory-mapped files shared by the ranks of a distributed
+    # run, graphclust.distributed.load_graph) is kept as it is; anything else is copied, so
+    # the Graph owns its arrays
+    return a.astype(np.float32, copy=a.dtype != np.float32 or a.data.flags.writeable)
 
 
 def symmetrize(adjacency: sp.spmatrix) -> sp.csr_matrix:

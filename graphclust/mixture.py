@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -56,6 +57,7 @@ def m_step(
     resp: torch.Tensor,
     previous: MixtureParams | None = None,
     reg_covar: float = 1e-6,
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> MixtureParams:
     """Weights, means and diagonal variances from responsibilities (eq. 10-12, 14).
 
@@ -63,16 +65,30 @@ def m_step(
     mean, ``sum_i r_ik (h_i - mu_k)^2 / n_k``, one (N, D) pass per component: the
     one-pass ``E[h^2] - mu^2`` cancels in float32 when a component's spread is small
     against its distance from the origin (spread 1e-2 at 1e3: all digits lost).
+
+    ``reduce``: for data split over processes (``h``, ``resp`` this process's rows), an
+    in-place sum over the processes (:meth:`graphclust.distributed.World.all_reduce_`) of
+    the statistics: the counts n_k and weighted sums (one call), then the weighted squared
+    deviations from the global means (a second call). Every process then holds the
+    mixture that one process fits on all the rows, up to the order of the sums.
     """
     resp = resp.to(h.dtype)
-    nk = resp.sum(0)  # (K,)
+    k_count = resp.shape[1]
+    # (K, D + 2): n_k, sum_i r_ik h_i, and the row count, summed in one call
+    first = torch.cat([resp.sum(0)[:, None], resp.T @ h,
+                       torch.full((k_count, 1), float(h.shape[0]), dtype=h.dtype,
+                                  device=h.device)], dim=1)
+    if reduce is not None:
+        first = reduce(first)
+    nk, n_rows = first[:, 0], float(first[0, -1])  # (K,)
     tiny = 10 * torch.finfo(h.dtype).eps
     safe = nk.clamp_min(tiny)
-    means = resp.T @ h / safe[:, None]  # (K, D)
-    variances = torch.stack([
-        resp[:, k] @ (h - means[k]).square() for k in range(means.shape[0])
-    ]) / safe[:, None] + reg_covar  # (K, D)
-    empty = nk < tiny * h.shape[0]
+    means = first[:, 1:-1] / safe[:, None]  # (K, D)
+    squares = torch.stack([resp[:, k] @ (h - means[k]).square() for k in range(k_count)])
+    if reduce is not None:
+        squares = reduce(squares)
+    variances = squares / safe[:, None] + reg_covar  # (K, D)
+    empty = nk < tiny * n_rows
     if bool(empty.any()):
         warnings.warn(
             f"{int(empty.sum())} mixture component(s) received no responsibility; their "

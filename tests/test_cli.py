@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -604,3 +605,25 @@ def test_run_with_checkpoint_folder_per_run(tmp_path, capsys):
     assert main(["run", "kmeans", "--dataset", "csbm", "--checkpoint", str(ck), "--quiet",
                  "--no-plots", "--no-baselines"]) == 2
     assert "cannot resume from a checkpoint yet" in capsys.readouterr().err
+
+
+def test_nproc_needs_a_batch_size(capsys):
+    assert main(["run", "gmim", "--dataset", "csbm", "--nproc", "2", "--quiet"]) == 2
+    assert "--set batch_size=1024" in capsys.readouterr().err
+    assert main(["run", "gmim", "--dataset", "csbm", "--nproc", "0"]) == 2
+    assert "--nproc must be >= 1 but got 0" in capsys.readouterr().err
+
+
+def test_nproc_runs_two_ranks_and_rank_0_writes(tmp_path):
+    """``--nproc 2``: torchrun starts two ranks over the memory-mapped graph; one set of
+    outputs comes back."""
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "graphclust", "run", "gmim", "--dataset", "csbm", "--nproc", "2",
+         "--set", "batch_size=256", "--set", "hidden=16", "--set", "pretrain_epochs=5",
+         "--set", "n_epochs=3", "--set", "n_init=1", "--no-plots", "--no-baselines",
+         "--quiet", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["runs"]) == 1 and 0 <= metrics["runs"][0]["acc"] <= 1

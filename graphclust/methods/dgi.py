@@ -14,13 +14,15 @@ computes it on another graph with the same features.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import pairwise_distances_argmin
+from torch import nn
 
 from graphclust.base import (
     BaseGraphClusterer,
@@ -30,10 +32,11 @@ from graphclust.base import (
     check_positive_int,
 )
 from graphclust.diffusion import DEFAULT_MAX_DENSE_GB, propagation_matrix
+from graphclust.distributed import shard, share_from_rank0, world
 from graphclust.graph import Graph
 from graphclust.memory import check_fits
-from graphclust.nn.infomax import InfomaxModel, infomax_loss
-from graphclust.nn.sparse import FixedMatrix, to_torch
+from graphclust.nn.infomax import BatchForward, InfomaxModel, infomax_loss
+from graphclust.nn.sparse import BatchPropagation, FixedMatrix, to_torch
 from graphclust.preprocessing import row_normalize
 
 __all__ = ["DGI"]
@@ -78,6 +81,19 @@ class DGI(BaseGraphClusterer):
         k-means restarts.
     max_dense_gb : float, default 4
         Budget for dense N x N work (exact PPR).
+    batch_size : int or None, default None
+        None trains on the whole graph each step (the paper). An int trains on node
+        batches of that size: each batch's rows of S X W and of the corrupted S X[perm] W
+        (:class:`~graphclust.nn.sparse.BatchPropagation`; one corruption permutation per
+        epoch, over all the nodes), the summary s the batch's readout. Memory then holds a
+        batch's activations instead of ~9 N x hidden blocks. Under ``torch.distributed`` (more than
+        one rank in the default process group, e.g. ``graphclust run ... --nproc 2``)
+        every rank takes its share of each global batch of ``batch_size`` x ranks nodes
+        and the gradients are averaged (:mod:`graphclust.distributed`).
+    kmeans_batch_size : int or None, default None
+        None: k-means by Lloyd's algorithm on all the points (scikit-learn's ``KMeans``). An
+        int: scikit-learn's ``MiniBatchKMeans`` with batches of that many points, for the
+        clustering of 10^5-10^6 embeddings.
     random_state, device, verbose : see :class:`~graphclust.base.BaseGraphClusterer`.
 
     Attributes
@@ -112,9 +128,27 @@ class DGI(BaseGraphClusterer):
     ppr_keep_mass: bool = False
     n_init: int = 10
     max_dense_gb: float = DEFAULT_MAX_DENSE_GB
+    batch_size: int | None = None
+    kmeans_batch_size: int | None = None
 
     def _check_params(self, graph: Graph) -> None:
         super()._check_params(graph)
+        for name in ("batch_size", "kmeans_batch_size"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+        w = world()
+        if w.size > 1 and self.batch_size is None:
+            raise ValueError(
+                f"torch.distributed is running with {w.size} ranks but batch_size=None: a "
+                f"full-batch fit would repeat the same work on every rank. Set batch_size "
+                f"(node batches per rank), or run one process.")
+        if w.size > 1 and self.checkpoint is not None:
+            raise ValueError(f"checkpoint is not supported with {w.size} ranks yet; set "
+                             "checkpoint=None or run one process.")
+        if self.batch_size is not None and self.diffusion == "ppr" and self.ppr_k is None:
+            raise ValueError(
+                "batch_size needs a sparse S (rows per batch) but ppr_k=None is the dense "
+                "exact PPR; set ppr_k (default 64) or batch_size=None.")
         for name in ("hidden", "patience", "n_init", "pretrain_epochs"):
             check_positive_int(name, getattr(self, name))
         check_positive_float("lr", self.lr)
@@ -133,17 +167,29 @@ class DGI(BaseGraphClusterer):
                 "needs features."
             )
 
+    def _propagation(self, graph: Graph, rng: np.random.Generator
+                     ) -> tuple[Any, tuple[np.ndarray, np.ndarray] | None]:
+        """S (and its low-rank factors), after checking that the fit's memory fits
+        (:meth:`_check_memory`); with several ranks, rank 0 computes it and the others map
+        its files (:func:`~graphclust.distributed.share_from_rank0`)."""
+        self._check_memory(graph)
+        seed = int(rng.integers(2**31))
+
+        def compute() -> dict[str, Any]:
+            s, low_rank = propagation_matrix(
+                graph.adjacency, self.diffusion, alpha=self.alpha, ppr_k=self.ppr_k,
+                ppr_eps=self.ppr_eps, ppr_keep_mass=self.ppr_keep_mass,
+                ppr_rank=self.ppr_rank, max_dense_gb=self.max_dense_gb, random_state=seed)
+            return {"s": s, "low_rank": low_rank}
+
+        out = share_from_rank0(compute, world())
+        return out["s"], out["low_rank"]
+
     def _prepare(
         self, graph: Graph, device: torch.device, rng: np.random.Generator
     ) -> tuple[FixedMatrix, FixedMatrix]:
-        """(X row-normalised, S) as fixed matrices on ``device``, after checking that the
-        fit's memory fits (:meth:`_check_memory`)."""
-        self._check_memory(graph)
-        s, low_rank = propagation_matrix(
-            graph.adjacency, self.diffusion, alpha=self.alpha, ppr_k=self.ppr_k,
-            ppr_eps=self.ppr_eps, ppr_keep_mass=self.ppr_keep_mass, ppr_rank=self.ppr_rank,
-            max_dense_gb=self.max_dense_gb, random_state=int(rng.integers(2**31)),
-        )
+        """(X row-normalised, S) as fixed matrices on ``device`` (the full-batch fit)."""
+        s, low_rank = self._propagation(graph, rng)
         x = to_torch(row_normalize(graph.features, only_nonnegative=True), device)
         factors = None if low_rank is None else (
             torch.as_tensor(low_rank[0], device=device), torch.as_tensor(low_rank[1], device=device)
@@ -157,14 +203,20 @@ class DGI(BaseGraphClusterer):
         the estimate 790 and 2,180 MB): about 9 float32 N x hidden blocks live in a
         training step (H, PReLU, the corrupted pass, their gradients), 3 copies of the
         top-k PPR's N k entries while it is built (8 + 4 bytes each), 2 copies of the
-        dense features."""
+        dense features. With ``batch_size`` the activations are a batch's (and its B x F
+        input rows, clean and corrupted), plus up to four N x hidden blocks (the embedding
+        for EM and k-means; X W and its gradient when the products go that way)."""
         n, f = graph.n_nodes, graph.n_features
         if self.diffusion == "none":  # S = the normalised adjacency: its own entries
             k = int(graph.adjacency.nnz / max(n, 1)) + 1
         else:
             k = n if self.ppr_k is None else min(int(self.ppr_k), n)
-        parts = {"activations": 9.0 * n * self.hidden * 4, "diffusion": 3.0 * n * k * 12,
+        rows = n if self.batch_size is None else min(int(self.batch_size), n)
+        parts = {"activations": 9.0 * rows * self.hidden * 4, "diffusion": 3.0 * n * k * 12,
                  "features": 2.0 * n * f * 4}
+        if self.batch_size is not None:
+            parts["batch inputs"] = 4.0 * rows * f * 4
+            parts["embedding"] = 4.0 * n * self.hidden * 4
         check_fits(sum(parts.values()), f"{type(self).__name__} on {n} nodes (hidden "
                    f"{self.hidden}, ppr_k {self.ppr_k})", parts,
                    "lower hidden (the activations grow with N x hidden) or ppr_k, or use a "
@@ -190,19 +242,111 @@ class DGI(BaseGraphClusterer):
         model.eval()
         return model
 
+    # ------------------------------------------------------------ mini-batch training
+    def _prepare_rows(self, graph: Graph, device: torch.device, rng: np.random.Generator
+                      ) -> BatchPropagation:
+        """The products (S X W)_B of the mini-batch fit."""
+        s, low_rank = self._propagation(graph, rng)
+        assert self.batch_size is not None
+        rows = BatchPropagation(s, row_normalize(graph.features, only_nonnegative=True),
+                                low_rank, device, self.batch_size)
+        log.info("%s: mini-batch products by %r", type(self).__name__, rows.mode)
+        return rows
+
+    def _node_batches(self, n: int, gen: torch.Generator) -> Iterator[np.ndarray]:
+        """This rank's node batches of one epoch: consecutive global batches of
+        ``batch_size`` x ranks nodes of a random order (the same on every rank), each split
+        among the ranks; a last global batch with fewer nodes than ranks is skipped."""
+        w = world()
+        assert self.batch_size is not None
+        order = torch.randperm(n, generator=gen).numpy()
+        size = self.batch_size * w.size
+        for start in range(0, n, size):
+            batch = order[start:start + size]
+            if len(batch) >= w.size:
+                yield shard(batch, w)
+
+    def _data_parallel(self, model: InfomaxModel, device: torch.device) -> nn.Module:
+        """The module the training loop steps: :class:`BatchForward`, wrapped in
+        :class:`~torch.nn.parallel.DistributedDataParallel` under several ranks (it starts
+        every rank from rank 0's weights and averages the gradients)."""
+        net: nn.Module = BatchForward(model)
+        if world().size > 1:
+            ids = [device.index or 0] if device.type == "cuda" else None
+            net = nn.parallel.DistributedDataParallel(net, device_ids=ids)
+        return net
+
+    def _embed_rows(self, model: InfomaxModel, rows: BatchPropagation,
+                    nodes: np.ndarray | None = None) -> torch.Tensor:
+        """H of ``nodes`` (default all), (len, hidden), in chunks of ``batch_size``."""
+        nodes = np.arange(rows.shape[0]) if nodes is None else nodes
+        step = int(self.batch_size or len(nodes))
+        with torch.no_grad():
+            return torch.cat([model.embed_batch(rows, nodes[i:i + step])
+                              for i in range(0, len(nodes), step)])
+
+    def _pretrain_rows(self, rows: BatchPropagation, device: torch.device,
+                       rng: np.random.Generator) -> InfomaxModel:
+        """Infomax training (eq. 1) on node batches, early stopping on the epoch loss
+        (averaged over the ranks); the best-loss weights come back."""
+        n = rows.shape[0]
+        model = InfomaxModel(rows.shape[1], self.hidden).to(device)
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        net = self._data_parallel(model, device)
+
+        def batches(epoch: int) -> Iterator[np.ndarray]:
+            rows.set_corruption(torch.randperm(n, generator=gen).numpy())
+            return self._node_batches(n, gen)
+
+        def step(epoch: int, idx: np.ndarray) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            pos, neg, _ = net(rows, idx)
+            loss = infomax_loss(pos, neg)
+            return loss, {"mi": loss}
+
+        result = self._train("pretrain", net, step, n_epochs=self.pretrain_epochs, lr=self.lr,
+                             patience=self.patience, batches=batches, state={"gen": gen},
+                             reduce_loss=world().mean)
+        self.best_loss_ = result.best_loss
+        model.eval()
+        return model
+
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+        if self.batch_size is not None:
+            with self._timed("diffusion"):
+                rows = self._prepare_rows(graph, device, rng)
+            model = self._pretrain_rows(rows, device, rng)
+            with self._timed("cluster"):
+                self.embedding_ = self._embed_rows(model, rows).cpu().numpy()
+                self._cluster(model, device, rng)
+            return
         with self._timed("diffusion"):
             x, s = self._prepare(graph, device, rng)
         model = self._pretrain(x, s, device, rng)
         with self._timed("cluster"):
             with torch.no_grad():
                 self.embedding_ = model.embed(x, s).cpu().numpy()
-            km = KMeans(self.n_clusters, n_init=self.n_init,
-                        random_state=int(rng.integers(2**31)))
-            self.labels_ = km.fit_predict(self.embedding_).astype(np.int64)
+            self._cluster(model, device, rng)
+
+    def _cluster(self, model: InfomaxModel, device: torch.device, rng: np.random.Generator
+                 ) -> None:
+        """k-means on ``embedding_`` (the same on every rank: same data, same seed)."""
+        km = self._kmeans(self.embedding_, rng)
+        self.labels_ = km.labels_.astype(np.int64)
         self.model_ = model
         self.cluster_centers_ = km.cluster_centers_
         self.device_ = device
+
+    def _kmeans_model(self, init: Any, n_init: int, seed: int) -> KMeans | MiniBatchKMeans:
+        """An unfitted k-means (``KMeans``, or ``MiniBatchKMeans`` with
+        ``kmeans_batch_size``)."""
+        if self.kmeans_batch_size is None:
+            return KMeans(self.n_clusters, init=init, n_init=n_init, random_state=seed)
+        return MiniBatchKMeans(self.n_clusters, init=init, n_init=n_init, random_state=seed,
+                               batch_size=int(self.kmeans_batch_size))
+
+    def _kmeans(self, h: np.ndarray, rng: np.random.Generator) -> KMeans | MiniBatchKMeans:
+        """k-means with ``n_init`` k-means++ starts, seeded from ``rng`` (fitted estimator)."""
+        return self._kmeans_model("k-means++", self.n_init, int(rng.integers(2**31))).fit(h)
 
     def _embed_new(self, graph: Graph) -> torch.Tensor:
         """The fitted encoder's H on another graph with the same features (same S recipe)."""

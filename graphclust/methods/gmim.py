@@ -34,15 +34,18 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from graphclust.base import check_choice, check_positive_float, check_positive_int
+from graphclust.distributed import shard, world
 from graphclust.graph import Graph
 from graphclust.methods.dgi import DGI, Diffusion
 from graphclust.mixture import (
@@ -54,11 +57,29 @@ from graphclust.mixture import (
     nll,
 )
 from graphclust.nn.infomax import InfomaxModel, infomax_loss
-from graphclust.nn.sparse import FixedMatrix
+from graphclust.nn.sparse import BatchPropagation, FixedMatrix
 
 __all__ = ["GMIM"]
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _summarised_empty_components() -> Iterator[None]:
+    """Collect the joint phase's :class:`EmptyComponentWarning` s into one warning at the
+    end (one per EM step would flood the log); any other warning is issued again as is."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EmptyComponentWarning)
+        yield
+    empty = [w for w in caught if issubclass(w.category, EmptyComponentWarning)]
+    for w in caught:
+        if not issubclass(w.category, EmptyComponentWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if empty:
+        warnings.warn(
+            f"{len(empty)} EM step(s) of the joint phase found empty mixture components: "
+            f"{empty[0].message}", EmptyComponentWarning, stacklevel=4,
+        )
 
 
 @dataclass(repr=False, eq=False)
@@ -152,12 +173,8 @@ class GMIM(DGI):
         check_choice("nll_reduction", self.nll_reduction, ("sum", "mean"))
         check_choice("assign", self.assign, ("kmeans", "mixture"))
 
-    def _kmeans(self, h: np.ndarray, rng: np.random.Generator) -> KMeans:
-        """k-means with ``n_init`` k-means++ starts, seeded from ``rng`` (fitted estimator)."""
-        km = KMeans(self.n_clusters, n_init=self.n_init, random_state=int(rng.integers(2**31)))
-        return km.fit(h)
-
-    def _final_kmeans(self, h: np.ndarray, means: np.ndarray, rng: np.random.Generator) -> KMeans:
+    def _final_kmeans(self, h: np.ndarray, means: np.ndarray, rng: np.random.Generator
+                      ) -> KMeans | MiniBatchKMeans:
         """Step 5, k-means on the final H: the ``n_init`` k-means++ starts plus one start at
         the fitted mixture's means (the joint phase pulled H towards them); the run with the
         lowest inertia wins, so the extra start can only lower the k-means objective.
@@ -169,7 +186,7 @@ class GMIM(DGI):
         """
         km = self._kmeans(h, rng)
         if np.isfinite(means).all():
-            seeded = KMeans(self.n_clusters, init=means.astype(h.dtype), n_init=1).fit(h)
+            seeded = self._kmeans_model(means.astype(h.dtype), 1, 0).fit(h)
             if seeded.inertia_ < km.inertia_:
                 log.debug("final k-means: the start at the mixture means wins (inertia %.4g < %.4g)",
                           seeded.inertia_, km.inertia_)
@@ -201,20 +218,49 @@ class GMIM(DGI):
             loss = self.omega * l_mi + beta * l_nll
             return loss, {"mi": l_mi.item(), "nll": l_nll.item(), "beta": beta}
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", EmptyComponentWarning)
+        with _summarised_empty_components():
             self._train("joint", model, step, n_epochs=self.n_epochs, lr=self.lr,
                         batches=lambda epoch: range(self.grad_steps), state=state)
-        # only our own warning is summarised; anything else is issued again unchanged
-        empty = [w for w in caught if issubclass(w.category, EmptyComponentWarning)]
-        for w in caught:
-            if not issubclass(w.category, EmptyComponentWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if empty:
-            warnings.warn(
-                f"{len(empty)} EM step(s) of the joint phase found empty mixture components: "
-                f"{empty[0].message}", EmptyComponentWarning, stacklevel=3,
-            )
+        model.eval()
+        return state["params"]
+
+    def _joint_rows(self, model: InfomaxModel, rows: BatchPropagation, params: MixtureParams,
+                    device: torch.device, rng: np.random.Generator) -> MixtureParams:
+        """Step 4 on node batches: per epoch ``em_steps`` EM steps on H of every node with
+        the encoder fixed (each rank's E-step on its share of the nodes, the M-step's
+        statistics summed over the ranks), then ``grad_steps`` passes over the node batches
+        of omega L_MI + beta_t L_NLL, the NLL the batch mean (times N for
+        ``nll_reduction="sum"``: the same expected gradient as the full sum)."""
+        w = world()
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        c = self.beta_ramp if self.beta_ramp is not None else 4.4 / max(self.n_epochs, 1)
+        n = rows.shape[0]
+        mine = shard(np.arange(n), w)  # this rank's nodes for the EM statistics
+        scale = float(n) if self.nll_reduction == "sum" else 1.0
+        state: dict[str, Any] = {"params": params, "gen": gen}
+        net = self._data_parallel(model, device)
+
+        def batches(epoch: int) -> Iterator[np.ndarray]:
+            h = self._embed_rows(model, rows, mine)
+            for _ in range(self.em_steps):
+                resp, _ = e_step(h, state["params"])
+                state["params"] = m_step(h, resp, state["params"], self.reg_covar,
+                                         reduce=w.all_reduce_ if w.size > 1 else None)
+            rows.set_corruption(torch.randperm(n, generator=gen).numpy())
+            for _ in range(self.grad_steps):
+                yield from self._node_batches(n, gen)
+
+        def step(epoch: int, idx: np.ndarray) -> tuple[torch.Tensor, dict[str, float]]:
+            beta = math.tanh(c * epoch)
+            pos, neg, h = net(rows, idx)
+            l_mi = infomax_loss(pos, neg)
+            l_nll = scale * nll(h, state["params"], "mean")
+            return self.omega * l_mi + beta * l_nll, {"mi": l_mi.item(), "nll": l_nll.item(),
+                                                      "beta": beta}
+
+        with _summarised_empty_components():
+            self._train("joint", net, step, n_epochs=self.n_epochs, lr=self.lr,
+                        batches=batches, state=state, reduce_loss=w.mean)
         model.eval()
         return state["params"]
 
@@ -244,34 +290,52 @@ class GMIM(DGI):
         resp, _ = e_step(hd, params)
         return params, resp
 
+    def _init_mixture(self, h: torch.Tensor, rng: np.random.Generator) -> MixtureParams:
+        """Step 3: k-means on H, the mixture from its hard assignments (rank 0's labels
+        under several ranks, so that every rank starts from the same mixture)."""
+        labels = torch.as_tensor(self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64))
+        if world().size > 1:
+            torch.distributed.broadcast(labels, src=0)
+        # the joint loop runs the mixture in float32 like the encoder (twice as fast here
+        # as float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
+        return init_from_labels(h, labels.to(h.device), self.n_clusters, self.reg_covar)
+
     def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+        if self.batch_size is not None:
+            with self._timed("diffusion"):
+                rows = self._prepare_rows(graph, device, rng)  # step 1
+            model = self._pretrain_rows(rows, device, rng)  # step 2
+            with self._timed("init"):
+                params = self._init_mixture(self._embed_rows(model, rows), rng)  # step 3
+            params = self._joint_rows(model, rows, params, device, rng)  # step 4
+            with self._timed("cluster"):
+                self._final(model, self._embed_rows(model, rows), params, device, rng)
+            return
         with self._timed("diffusion"):
             x, s = self._prepare(graph, device, rng)  # step 1
         model = self._pretrain(x, s, device, rng)  # step 2
         with self._timed("init"), torch.no_grad():
-            h = model.embed(x, s)
-            init_labels = torch.as_tensor(
-                self._kmeans(h.cpu().numpy(), rng).labels_.astype(np.int64), device=device)
-            # the joint loop runs the mixture in float32 like the encoder (twice as fast here
-            # as float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
-            params = init_from_labels(h, init_labels, self.n_clusters, self.reg_covar)  # step 3
+            params = self._init_mixture(model.embed(x, s), rng)  # step 3
         params = self._joint(model, x, s, params, device, rng)  # step 4
-        with self._timed("cluster"):  # final EM and step 5
-            with torch.no_grad():
-                h = model.embed(x, s)
-                params, resp = self._final_em(h, params)
-            self.model_ = model
-            self.device_ = device
-            self.embedding_ = h.cpu().numpy()
-            self.weights_ = params.weights.cpu().numpy()
-            self.means_ = params.means.cpu().numpy()
-            self.variances_ = params.variances.cpu().numpy()
-            self.responsibilities_ = resp.cpu().numpy()
-            self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
-            km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
-            self.kmeans_labels_ = km.labels_.astype(np.int64)
-            self.cluster_centers_ = km.cluster_centers_
-            self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
+        with self._timed("cluster"), torch.no_grad():
+            self._final(model, model.embed(x, s), params, device, rng)
+
+    def _final(self, model: InfomaxModel, h: torch.Tensor, params: MixtureParams,
+               device: torch.device, rng: np.random.Generator) -> None:
+        """The final EM and step 5 on the final embedding ``h``."""
+        params, resp = self._final_em(h, params)
+        self.model_ = model
+        self.device_ = device
+        self.embedding_ = h.cpu().numpy()
+        self.weights_ = params.weights.cpu().numpy()
+        self.means_ = params.means.cpu().numpy()
+        self.variances_ = params.variances.cpu().numpy()
+        self.responsibilities_ = resp.cpu().numpy()
+        self.mixture_labels_ = self.responsibilities_.argmax(1).astype(np.int64)
+        km = self._final_kmeans(self.embedding_, self.means_, rng)  # step 5
+        self.kmeans_labels_ = km.labels_.astype(np.int64)
+        self.cluster_centers_ = km.cluster_centers_
+        self.labels_ = self.kmeans_labels_ if self.assign == "kmeans" else self.mixture_labels_
 
     def predict_proba(self, graph: Graph | None = None) -> np.ndarray:
         """Mixture responsibilities (N, K): the training graph's for ``None``, else those of

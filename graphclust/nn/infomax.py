@@ -12,13 +12,14 @@ step for both graphs (:class:`~graphclust.nn.gcn.GCNLayer` ``project``/``propaga
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from graphclust.nn.gcn import GCNLayer
-from graphclust.nn.sparse import FixedMatrix
+from graphclust.nn.sparse import BatchPropagation, FixedMatrix
 
-__all__ = ["InfomaxModel", "infomax_loss"]
+__all__ = ["InfomaxModel", "BatchForward", "infomax_loss"]
 
 
 class InfomaxModel(nn.Module):
@@ -48,6 +49,42 @@ class InfomaxModel(nn.Module):
         ws = self.disc.weight[0] @ summary  # (hidden,): W s computed once
         b = self.disc.bias[0]
         return h @ ws + b, h_neg @ ws + b, h
+
+    def _act(self, z: torch.Tensor) -> torch.Tensor:
+        bias = self.encoder.bias
+        return self.encoder.act(z if bias is None else z + bias)
+
+    def embed_batch(self, prop: BatchPropagation, idx: np.ndarray) -> torch.Tensor:
+        """H_B = PReLU((S X W)_B + b), (B, hidden), for the nodes ``idx``."""
+        z, _ = prop.products(idx, self.encoder.weight, corrupted=False)
+        return self._act(z)
+
+    def forward_batch(self, prop: BatchPropagation, idx: np.ndarray
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A node batch's (positive logits (B,), negative logits (B,), H_B (B, hidden)), the
+        negatives from the epoch's corruption; the summary is the batch's readout (mini-batch
+        training, :class:`~graphclust.nn.sparse.BatchPropagation`)."""
+        z, z_neg = prop.products(idx, self.encoder.weight)
+        assert z_neg is not None
+        h, h_neg = self._act(z), self._act(z_neg)
+        summary = torch.sigmoid(h.mean(0))
+        ws = self.disc.weight[0] @ summary
+        b = self.disc.bias[0]
+        return h @ ws + b, h_neg @ ws + b, h
+
+
+class BatchForward(nn.Module):
+    """:meth:`InfomaxModel.forward_batch` as a module's ``forward``, so that
+    :class:`torch.nn.parallel.DistributedDataParallel` can wrap it (DDP hooks the gradients
+    of the parameters used in the wrapped module's ``forward``)."""
+
+    def __init__(self, model: InfomaxModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, prop: BatchPropagation, idx: np.ndarray
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.model.forward_batch(prop, idx)
 
 
 def infomax_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ reads one row of B); on Cora's top-64 PPR (153k entries) times d = 512 that is 1
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from typing import Any
 
@@ -22,7 +23,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-__all__ = ["to_torch", "FixedMatrix", "bag_matmul", "csr_bags", "bf16_autocast"]
+__all__ = ["to_torch", "FixedMatrix", "BatchPropagation", "bag_matmul", "csr_bags", "bf16_autocast"]
 
 
 def to_torch(m: Any, device: torch.device, *, sparse_if_below: float = 0.3) -> torch.Tensor:
@@ -190,3 +191,139 @@ def bf16_autocast(device: torch.device, enabled: bool) -> Any:
     if not enabled:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+class BatchPropagation:
+    """(S X W)_B and the corrupted (S X[perm] W)_B for node batches B: the linear part of a
+    one-layer encoder act(S X W + b) trained in mini-batches (DGI and GMIM with
+    ``batch_size``), with gradients to W.
+
+    The corruption (DGI's row shuffle, X -> X[perm]) is one permutation per epoch, as in
+    the full-batch fit where an epoch is one step: (S X[perm])_i = sum_j S_ij x_perm(j), so a
+    batch remaps its stored columns j -> perm(j). A low-rank part S = S_k + U V adds
+    U_B (V X) W, with V X fixed, and U_B (V X[perm]) W, with V X[perm] = V[:, perm^-1] X
+    formed once per epoch (r nnz(X) multiply-adds).
+
+    Two ways to the same product, chosen by their multiply-adds per epoch (times hidden):
+
+    * ``"rows"``: (S_B X) W, the batch's dense rows of S X (B x F) times W. Per epoch
+      ~ N F: cheap for dense, narrow features (a 1M-node graph with 128 features);
+    * ``"project"``: S_B (X W), X W formed each step (nnz(X)) and the batch's rows of S
+      (and of S with remapped columns) applied to it. Per epoch ~ (N / B) nnz(X) + nnz(S):
+      cheap for wide, sparse bag-of-words features, whose rows of S X are long (Cora:
+      1,433 words, 18 per paper, 64 PPR entries a row).
+
+    ``mode="auto"`` takes the smaller estimate. Memory: a batch's B x F rows, or one
+    N x hidden X W, instead of the full-batch fit's ~9 N x hidden activations.
+
+    Parameters
+    ----------
+    s : scipy sparse (N, N)
+        The propagation matrix (its top-k part when ``low_rank`` is given).
+    x : scipy sparse or ndarray (N, F)
+        The encoder's input features.
+    low_rank : (U (N, r), V (r, N)) or None
+    device : torch.device
+    batch_size : int
+        For the cost estimate of ``mode="auto"``.
+    mode : {"auto", "rows", "project"}
+    """
+
+    def __init__(self, s: Any, x: Any, low_rank: tuple[np.ndarray, np.ndarray] | None,
+                 device: torch.device, batch_size: int, mode: str = "auto") -> None:
+        self.s = sp.csr_matrix(s, dtype=np.float32)
+        self.x_host = sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else np.asarray(
+            x, dtype=np.float32)
+        self.device = device
+        n, f = self.x_host.shape
+        nnz_x = int(self.x_host.nnz) if sp.issparse(self.x_host) else n * f  # type: ignore[union-attr]
+        if mode == "auto":
+            rows_cost = float(n) * f
+            project_cost = math.ceil(n / batch_size) * float(nnz_x) + self.s.nnz
+            mode = "rows" if rows_cost <= project_cost else "project"
+        if mode not in ("rows", "project"):
+            raise ValueError(f"mode must be 'auto', 'rows' or 'project' but got {mode!r}.")
+        self.mode = mode
+        self.x = FixedMatrix(to_torch(self.x_host, device)) if mode == "project" else None
+        self.perm: np.ndarray | None = None
+        self.u: np.ndarray | None = None
+        self.v: np.ndarray | None = None
+        self.vx: torch.Tensor | None = None
+        self.vx_perm: torch.Tensor | None = None
+        if low_rank is not None:
+            self.u = np.asarray(low_rank[0], dtype=np.float32)
+            self.v = np.asarray(low_rank[1], dtype=np.float32)
+            self.vx = self._to_device(self._times_x(self.v))  # (r, F)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, F)."""
+        return (int(self.s.shape[0]), int(self.x_host.shape[1]))
+
+    def _times_x(self, m: Any) -> np.ndarray:
+        """``m @ X`` as a dense float32 array."""
+        out = m @ self.x_host
+        return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
+
+    def _to_device(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def set_corruption(self, perm: np.ndarray) -> None:
+        """The epoch's permutation of the nodes (X -> X[perm])."""
+        self.perm = np.asarray(perm, dtype=np.int64)
+        if self.v is not None:
+            self.vx_perm = self._to_device(self._times_x(self.v[:, np.argsort(self.perm)]))
+
+    def _batch_rows(self, idx: np.ndarray, corrupted: bool) -> sp.csr_matrix:
+        sb = self.s[idx]
+        if corrupted:
+            if self.perm is None:
+                raise RuntimeError("set_corruption(perm) must be called before corrupted rows")
+            sb = sp.csr_matrix((sb.data, self.perm[sb.indices], sb.indptr), shape=sb.shape)
+        return sb
+
+    def _low_rank(self, idx: np.ndarray, corrupted: bool) -> torch.Tensor | None:
+        """U_B (V X) or U_B (V X[perm]), (B, F), or None without a low-rank part."""
+        if self.u is None:
+            return None
+        vx = self.vx_perm if corrupted else self.vx
+        assert vx is not None
+        return self._to_device(self.u[idx]) @ vx
+
+    def products(self, idx: np.ndarray, weight: torch.Tensor, *, corrupted: bool = True
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """((S X W)[idx], (S X[perm] W)[idx] or None), each (B, hidden)."""
+        which = (False, True) if corrupted else (False,)
+        if self.mode == "rows":
+            blocks = []
+            for c in which:
+                rows = self._to_device(self._times_x(self._batch_rows(idx, c)))
+                extra = self._low_rank(idx, c)
+                blocks.append(rows if extra is None else rows + extra)
+            z = torch.cat(blocks) @ weight  # one GEMM for both
+            return (z[:len(idx)], z[len(idx):]) if corrupted else (z, None)
+        assert self.x is not None
+        xw = self.x @ weight  # (N, hidden), shared by the clean and the corrupted rows
+        out = []
+        for c in which:
+            z = _rows_times(self._batch_rows(idx, c), xw, self.device)
+            extra = self._low_rank(idx, c)
+            out.append(z if extra is None else z + extra @ weight)
+        return out[0], (out[1] if corrupted else None)
+
+
+def _rows_times(m: sp.csr_matrix, b: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``M @ B`` for a batch's CSR rows M (B, N) of a constant matrix, with the gradient to B
+    (through M^T, built here once per call; :class:`_SparseMatmul`)."""
+    mt = sp.csr_matrix(m.T)
+    if device.type == "cpu":
+        def bags(a: sp.csr_matrix) -> Bags:
+            return (torch.from_numpy(a.indices.astype(np.int64)),
+                    torch.from_numpy(a.indptr[:-1].astype(np.int64)),
+                    torch.from_numpy(np.asarray(a.data, dtype=np.float32)))
+        fwd: torch.Tensor | Bags = bags(m)
+        bwd: torch.Tensor | Bags = bags(mt)
+    else:
+        fwd, bwd = to_torch(m, device, sparse_if_below=1.1), to_torch(mt, device, sparse_if_below=1.1)
+    out: torch.Tensor = _SparseMatmul.apply(b, None, fwd, bwd, None, None)
+    return out
