@@ -276,6 +276,15 @@ class DGI(BaseGraphClusterer):
             net = nn.parallel.DistributedDataParallel(net, device_ids=ids)
         return net
 
+    def _batch_lr(self, n: int) -> float:
+        """The learning rate of one mini-batch step: ``lr`` x (global batch / N). ``lr`` is
+        the full batch's (one step an epoch); an epoch of N / B steps at ``lr`` each moves
+        the weights about N / B times as far under Adam and, on Cora, left a worse
+        embedding (MI + k-means, seed 0: 69.3 ACC at lr, 73.8 at lr B / N, full batch
+        75.4): the linear scaling rule (Goyal et al., 2017) read from the full batch down."""
+        assert self.batch_size is not None
+        return self.lr * min(1.0, self.batch_size * world().size / n)
+
     def _embed_rows(self, model: InfomaxModel, rows: BatchPropagation,
                     nodes: np.ndarray | None = None) -> torch.Tensor:
         """H of ``nodes`` (default all), (len, hidden), in chunks of ``batch_size``."""
@@ -303,8 +312,9 @@ class DGI(BaseGraphClusterer):
             loss = infomax_loss(pos, neg)
             return loss, {"mi": loss}
 
-        result = self._train("pretrain", net, step, n_epochs=self.pretrain_epochs, lr=self.lr,
-                             patience=self.patience, batches=batches, state={"gen": gen},
+        result = self._train("pretrain", net, step, n_epochs=self.pretrain_epochs,
+                             lr=self._batch_lr(n), patience=self.patience, batches=batches,
+                             state={"gen": gen},
                              reduce_loss=world().mean)
         self.best_loss_ = result.best_loss
         model.eval()

@@ -259,7 +259,7 @@ class GMIM(DGI):
                                                       "beta": beta}
 
         with _summarised_empty_components():
-            self._train("joint", net, step, n_epochs=self.n_epochs, lr=self.lr,
+            self._train("joint", net, step, n_epochs=self.n_epochs, lr=self._batch_lr(n),
                         batches=batches, state=state, reduce_loss=w.mean)
         model.eval()
         return state["params"]

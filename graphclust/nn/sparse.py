@@ -282,34 +282,34 @@ class BatchPropagation:
             sb = sp.csr_matrix((sb.data, self.perm[sb.indices], sb.indptr), shape=sb.shape)
         return sb
 
-    def _low_rank(self, idx: np.ndarray, corrupted: bool) -> torch.Tensor | None:
-        """U_B (V X) or U_B (V X[perm]), (B, F), or None without a low-rank part."""
+    def _low_rank(self, idx: np.ndarray, corrupted: bool, weight: torch.Tensor
+                  ) -> torch.Tensor | None:
+        """U_B ((V X) W) or U_B ((V X[perm]) W), (B, hidden), or None without a low-rank
+        part: r (F + B) hidden multiply-adds, against B F hidden for (U_B V X) W."""
         if self.u is None:
             return None
         vx = self.vx_perm if corrupted else self.vx
         assert vx is not None
-        return self._to_device(self.u[idx]) @ vx
+        return self._to_device(self.u[idx]) @ (vx @ weight)
 
     def products(self, idx: np.ndarray, weight: torch.Tensor, *, corrupted: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """((S X W)[idx], (S X[perm] W)[idx] or None), each (B, hidden)."""
         which = (False, True) if corrupted else (False,)
         if self.mode == "rows":
-            blocks = []
-            for c in which:
-                rows = self._to_device(self._times_x(self._batch_rows(idx, c)))
-                extra = self._low_rank(idx, c)
-                blocks.append(rows if extra is None else rows + extra)
-            z = torch.cat(blocks) @ weight  # one GEMM for both
-            return (z[:len(idx)], z[len(idx):]) if corrupted else (z, None)
-        assert self.x is not None
-        xw = self.x @ weight  # (N, hidden), shared by the clean and the corrupted rows
-        out = []
-        for c in which:
-            z = _rows_times(self._batch_rows(idx, c), xw, self.device)
-            extra = self._low_rank(idx, c)
-            out.append(z if extra is None else z + extra @ weight)
-        return out[0], (out[1] if corrupted else None)
+            rows = torch.cat([self._to_device(self._times_x(self._batch_rows(idx, c)))
+                              for c in which])
+            z = rows @ weight  # one GEMM for the clean and the corrupted rows
+            parts = [z[:len(idx)], z[len(idx):]] if corrupted else [z]
+        else:
+            assert self.x is not None
+            xw = self.x @ weight  # (N, hidden), shared by the clean and the corrupted rows
+            parts = [_rows_times(self._batch_rows(idx, c), xw, self.device) for c in which]
+        for i, c in enumerate(which):
+            extra = self._low_rank(idx, c, weight)
+            if extra is not None:
+                parts[i] = parts[i] + extra
+        return parts[0], (parts[1] if corrupted else None)
 
 
 def _rows_times(m: sp.csr_matrix, b: torch.Tensor, device: torch.device) -> torch.Tensor:
