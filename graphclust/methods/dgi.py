@@ -287,9 +287,11 @@ class DGI(BaseGraphClusterer):
 
     def _embed_rows(self, model: InfomaxModel, rows: BatchPropagation,
                     nodes: np.ndarray | None = None) -> torch.Tensor:
-        """H of ``nodes`` (default all), (len, hidden), in chunks of ``batch_size``."""
+        """H of ``nodes`` (default all), (len, hidden): in chunks of ``batch_size`` when the
+        products go by rows of S X (B x F inputs each), in one call when they go through
+        X W (formed once instead of once a chunk; the output is that size anyway)."""
         nodes = np.arange(rows.shape[0]) if nodes is None else nodes
-        step = int(self.batch_size or len(nodes))
+        step = len(nodes) if rows.mode == "project" else int(self.batch_size or len(nodes))
         with torch.no_grad():
             return torch.cat([model.embed_batch(rows, nodes[i:i + step])
                               for i in range(0, len(nodes), step)])
