@@ -21,6 +21,7 @@ stderr handler at INFO level for convenience.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -294,6 +295,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         state: dict[str, Any] | None = None,
         stop: Callable[[int], bool] | None = None,
         reduce_loss: Callable[[float], float] | None = None,
+        accumulate: bool = False,
     ) -> PhaseResult:
         """Minimise ``step``'s loss over ``module``'s parameters for up to ``n_epochs`` epochs.
 
@@ -312,7 +314,10 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         the phase (converged) when it returns True: a method's own label-free stopping rule.
         ``reduce_loss``: maps this process's epoch loss to the one the stopping rule reads
         (data-parallel training passes the mean over the ranks, so that every rank stops on
-        the same epoch).
+        the same epoch). ``accumulate``: one Adam step an epoch, on the gradient of the
+        epoch's batches summed with weights len(batch) / (the epoch's total), i.e. the
+        full-batch gradient of a mean loss computed batch by batch (memory of one batch;
+        under DistributedDataParallel the gradients are all-reduced once, at the last batch).
         """
         if state is None:
             state = {}
@@ -369,12 +374,29 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             for epoch in range(first, n_epochs):
                 totals: dict[str, float] = {}
                 weight_sum = 0.0
-                for batch in (batches(epoch) if batches is not None else (None,)):
+                epoch_batches: Iterable[Any] = batches(epoch) if batches is not None else (None,)
+                if accumulate:
+                    epoch_batches = list(epoch_batches)
+                    total = sum(float(len(b)) if isinstance(b, Sized) else 1.0
+                                for b in epoch_batches)
                     opt.zero_grad()
-                    loss, terms = step(epoch, batch)
-                    loss.backward()
-                    opt.step()
+                for i, batch in enumerate(epoch_batches):
                     w = float(len(batch)) if isinstance(batch, Sized) else 1.0
+                    if not accumulate:
+                        opt.zero_grad()
+                        loss, terms = step(epoch, batch)
+                        loss.backward()
+                        opt.step()
+                    else:
+                        last_batch = i == len(epoch_batches) - 1  # type: ignore[arg-type]
+                        no_sync = getattr(module, "no_sync", None)  # DDP's
+                        sync = (no_sync() if callable(no_sync) and not last_batch
+                                else contextlib.nullcontext())
+                        with sync:
+                            loss, terms = step(epoch, batch)
+                            (loss * (w / total)).backward()
+                        if last_batch:
+                            opt.step()
                     weight_sum += w
                     for key, value in terms.items():
                         if isinstance(value, torch.Tensor):

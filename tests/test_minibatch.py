@@ -107,22 +107,49 @@ def test_shard_splits_a_batch_among_the_ranks():
     assert shard(batch, World()) is batch
 
 
+@pytest.mark.parametrize("steps", ["epoch", "batch"])
 @pytest.mark.parametrize("cls", [DGI, GMIM])
-def test_minibatch_fit_clusters_the_generated_graph(graph, cls):
+def test_minibatch_fit_clusters_the_generated_graph(graph, cls, steps):
     common = dict(hidden=32, pretrain_epochs=80, patience=10, n_init=3, random_state=0,
                   device="cpu")
     if cls is GMIM:
         common["n_epochs"] = 20
     full = cls(n_clusters=3, **common).fit(graph)
-    mini = cls(n_clusters=3, batch_size=64, **common).fit(graph)
+    mini = cls(n_clusters=3, batch_size=64, batch_steps=steps, **common).fit(graph)
     acc_full = evaluate(graph.labels, full.labels_)["acc"]
     acc_mini = evaluate(graph.labels, mini.labels_)["acc"]
     # the graph carries the signal (features alone: k-means ~0.6 here)
     assert acc_mini > 0.85 and acc_mini > acc_full - 0.05, (acc_mini, acc_full)
     assert mini.embedding_.shape == (graph.n_nodes, 32)
     # repeatable
-    again = cls(n_clusters=3, batch_size=64, **common).fit(graph)
+    again = cls(n_clusters=3, batch_size=64, batch_steps=steps, **common).fit(graph)
     np.testing.assert_array_equal(again.labels_, mini.labels_)
+
+
+def test_accumulated_batches_take_the_full_batch_step():
+    """batch_steps="epoch" (``_train(accumulate=True)``): the gradients of the epoch's
+    batches, weighted by their share of the nodes, sum to the full-batch gradient of the
+    mean loss, so one Adam step lands where the full batch's does."""
+    from graphclust.base import BaseGraphClusterer
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(10, 3, generator=gen), torch.randn(10, generator=gen)
+    ends = []
+    for batches in ([np.arange(10)], [np.arange(4), np.arange(4, 10)]):
+        est = BaseGraphClusterer()
+        est.history_, est._phases, est.phase_seconds_ = {}, {}, {}
+        lin = torch.nn.Linear(3, 1)
+        torch.nn.init.ones_(lin.weight)
+        torch.nn.init.zeros_(lin.bias)
+
+        def step(epoch, idx, lin=lin):
+            loss = ((lin(x[idx]).squeeze(1) - y[idx]) ** 2).mean()
+            return loss, {}
+
+        est._train("fit", lin, step, n_epochs=3, lr=0.1, batches=lambda e, b=batches: b,
+                   accumulate=True)
+        ends.append(lin.weight.detach().clone())
+    torch.testing.assert_close(ends[0], ends[1])
 
 
 def test_minibatch_bad_parameters(graph):
@@ -132,6 +159,10 @@ def test_minibatch_bad_parameters(graph):
         GMIM(n_clusters=3, batch_size=32, ppr_k=None).fit(graph)
     with pytest.raises(ValueError, match="kmeans_batch_size must be an integer >= 1"):
         DGI(n_clusters=3, kmeans_batch_size=-5).fit(graph)
+    with pytest.raises(ValueError, match="batch_steps must be one of 'epoch', 'batch'"):
+        DGI(n_clusters=3, batch_size=32, batch_steps="step").fit(graph)
+    with pytest.raises(ValueError, match="grad_steps=2 with batch_size"):
+        GMIM(n_clusters=3, batch_size=32, grad_steps=2).fit(graph)
 
 
 def test_minibatch_kmeans_for_the_final_clustering(graph):

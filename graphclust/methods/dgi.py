@@ -90,6 +90,11 @@ class DGI(BaseGraphClusterer):
         one rank in the default process group, e.g. ``graphclust run ... --nproc 2``)
         every rank takes its share of each global batch of ``batch_size`` x ranks nodes
         and the gradients are averaged (:mod:`graphclust.distributed`).
+    batch_steps : {"epoch", "batch"}, default "epoch"
+        With ``batch_size``: "epoch" takes one Adam step an epoch on the gradient summed
+        over the epoch's batches (the full-batch gradient computed batch by batch, up to
+        the per-batch summary: memory of one batch, the full batch's trajectory); "batch"
+        steps after every batch, at ``lr`` x (batch / N) (mini-batch SGD).
     kmeans_batch_size : int or None, default None
         None: k-means by Lloyd's algorithm on all the points (scikit-learn's ``KMeans``). An
         int: scikit-learn's ``MiniBatchKMeans`` with batches of that many points, for the
@@ -129,6 +134,7 @@ class DGI(BaseGraphClusterer):
     n_init: int = 10
     max_dense_gb: float = DEFAULT_MAX_DENSE_GB
     batch_size: int | None = None
+    batch_steps: Literal["epoch", "batch"] = "epoch"
     kmeans_batch_size: int | None = None
 
     def _check_params(self, graph: Graph) -> None:
@@ -136,6 +142,7 @@ class DGI(BaseGraphClusterer):
         for name in ("batch_size", "kmeans_batch_size"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
+        check_choice("batch_steps", self.batch_steps, ("epoch", "batch"))
         w = world()
         if w.size > 1 and self.batch_size is None:
             raise ValueError(
@@ -277,12 +284,15 @@ class DGI(BaseGraphClusterer):
         return net
 
     def _batch_lr(self, n: int) -> float:
-        """The learning rate of one mini-batch step: ``lr`` x (global batch / N). ``lr`` is
-        the full batch's (one step an epoch); an epoch of N / B steps at ``lr`` each moves
-        the weights about N / B times as far under Adam and, on Cora, left a worse
-        embedding (MI + k-means, seed 0: 69.3 ACC at lr, 73.8 at lr B / N, full batch
-        75.4): the linear scaling rule (Goyal et al., 2017) read from the full batch down."""
+        """The learning rate of one step on node batches: ``lr`` with ``batch_steps="epoch"``
+        (one step an epoch, as the full batch); with "batch", ``lr`` x (global batch / N).
+        ``lr`` is the full batch's; an epoch of N / B steps at ``lr`` each moves the weights
+        about N / B times as far under Adam and, on Cora, left a worse embedding (MI +
+        k-means, seed 0: 69.3 ACC at lr, 73.8 at lr B / N, full batch 75.4): the linear
+        scaling rule (Goyal et al., 2017) read from the full batch down."""
         assert self.batch_size is not None
+        if self.batch_steps == "epoch":
+            return self.lr
         return self.lr * min(1.0, self.batch_size * world().size / n)
 
     def _embed_rows(self, model: InfomaxModel, rows: BatchPropagation,
@@ -316,8 +326,8 @@ class DGI(BaseGraphClusterer):
 
         result = self._train("pretrain", net, step, n_epochs=self.pretrain_epochs,
                              lr=self._batch_lr(n), patience=self.patience, batches=batches,
-                             state={"gen": gen},
-                             reduce_loss=world().mean)
+                             state={"gen": gen}, reduce_loss=world().mean,
+                             accumulate=self.batch_steps == "epoch")
         self.best_loss_ = result.best_loss
         model.eval()
         return model

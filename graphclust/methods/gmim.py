@@ -172,6 +172,10 @@ class GMIM(DGI):
             check_positive_float("beta_ramp", self.beta_ramp)
         check_choice("nll_reduction", self.nll_reduction, ("sum", "mean"))
         check_choice("assign", self.assign, ("kmeans", "mixture"))
+        if self.batch_size is not None and self.batch_steps == "epoch" and self.grad_steps > 1:
+            raise ValueError(
+                f"grad_steps={self.grad_steps} with batch_size and batch_steps='epoch' (one "
+                "step an epoch) is not supported; use grad_steps=1 or batch_steps='batch'.")
 
     def _final_kmeans(self, h: np.ndarray, means: np.ndarray, rng: np.random.Generator
                       ) -> KMeans | MiniBatchKMeans:
@@ -260,7 +264,8 @@ class GMIM(DGI):
 
         with _summarised_empty_components():
             self._train("joint", net, step, n_epochs=self.n_epochs, lr=self._batch_lr(n),
-                        batches=batches, state=state, reduce_loss=w.mean)
+                        batches=batches, state=state, reduce_loss=w.mean,
+                        accumulate=self.batch_steps == "epoch")
         model.eval()
         return state["params"]
 
