@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import resource
 import sys
 import time
@@ -149,8 +150,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_isolated(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """:func:`one_run` in a fresh child process, so its time and peak memory are its own."""
-    with ProcessPoolExecutor(max_workers=1) as ex:
+    """:func:`one_run` in a fresh child process, so its time and peak memory are its own.
+
+    The child is spawned, not forked: a fork of a process whose torch thread pools already
+    run (a test session that fitted models before) can deadlock in the child.
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as ex:
         return ex.submit(one_run, *args, **kwargs).result()
 
 
