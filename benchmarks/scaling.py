@@ -1,14 +1,15 @@
 """Scaling table: a method at 10^4, 10^5, 10^6 nodes, seconds per phase, peak memory, ACC.
 
     python benchmarks/scaling.py [--method gmim] [--nodes 10000 100000 1000000]
-        [--degree 20] [--features 128] [--classes 20] [--homophily 0.6] [--signal 1.0]
+        [--degree 20] [--features 128] [--classes 20] [--homophily 0.2] [--signal 0.3]
         [--set KEY=VALUE ...] [--out results/scaling/gmim.md]
 
 Each size runs in a fresh process (its own peak RSS), one after the other, on a
 degree-corrected csbm graph (power-law propensities, exponent 2.5; ``make_csbm``) with
 average degree ``--degree``, ``--features`` features and ``--classes`` classes; ``--homophily``
 and ``--signal`` set how hard it is (the defaults are the preset meant to leave the
-clustering unsaturated). Phases: ``load`` (generating the graph), then the estimator's own
+clustering unsaturated). The method's parameters are its table in
+``benchmarks/scaling.toml`` (each value traced there), then ``--set`` on top. Phases: ``load`` (generating the graph), then the estimator's own
 ``phase_seconds_`` (diffusion, pretrain, init, joint, cluster), ``total`` the fit. A size
 whose run fails (memory, time) prints the error in its row and the table goes on.
 """
@@ -22,6 +23,14 @@ import sys
 from pathlib import Path
 
 PHASES = ["load", "diffusion", "pretrain", "init", "joint", "cluster"]
+
+
+def preset(method: str) -> dict:
+    """The method's parameters in scaling.toml (empty where it has no table)."""
+    import tomllib
+
+    with open(Path(__file__).with_name("scaling.toml"), "rb") as f:
+        return tomllib.load(f).get(method, {})
 
 
 def one(args: argparse.Namespace, nodes: int) -> dict:
@@ -41,7 +50,8 @@ def one(args: argparse.Namespace, nodes: int) -> dict:
     g = make_csbm(nodes, args.classes, args.degree, args.homophily, args.features, args.signal,
                   args.seed, degree_exponent=2.5)
     load = time.perf_counter() - t
-    params = {k: _parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    params = dict(preset(args.method))
+    params.update({k: _parse_value(v) for k, v in (s.split("=", 1) for s in args.set)})
     est = METHODS[args.method](args.classes, random_state=args.seed, **params).fit(g)
     return dict(nodes=nodes, edges=g.n_edges, load=load, **est.phase_seconds_,
                 total=est.fit_seconds_, epochs=getattr(est, "n_iter_per_phase_", {}),
@@ -57,8 +67,8 @@ def main() -> None:
     p.add_argument("--degree", type=float, default=20.0)
     p.add_argument("--features", type=int, default=128)
     p.add_argument("--classes", type=int, default=20)
-    p.add_argument("--homophily", type=float, default=0.6)
-    p.add_argument("--signal", type=float, default=1.0)
+    p.add_argument("--homophily", type=float, default=0.2)
+    p.add_argument("--signal", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -95,7 +105,10 @@ def main() -> None:
         cmd = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
         text = (f"# {args.method} scaling (degree-corrected csbm, degree {args.degree:g}, "
                 f"{args.features} features, {args.classes} classes, homophily "
-                f"{args.homophily:g}, signal {args.signal:g})\n\n" + "\n".join(lines)
+                f"{args.homophily:g}, signal {args.signal:g})\n\nParameters: "
+                + ", ".join(f"{k}={v}" for k, v in {**preset(args.method), **dict(
+                    s.split("=", 1) for s in args.set)}.items())
+                + "\n\n" + "\n".join(lines)
                 + f"\n\nCommand: `{cmd}`\n")
         tmp = args.out.with_suffix(".tmp")
         tmp.write_text(text)
