@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # optional dependencies, imported lazily in the converters
     import networkx as nx
     from torch_geometric.data import Data
 
-__all__ = ["Graph", "symmetrize", "binarize", "add_self_loops", "remove_self_loops"]
+__all__ = ["Graph", "rcm_order", "symmetrize", "binarize", "add_self_loops", "remove_self_loops"]
 
 # dense (N, F) array or SciPy sparse matrix; Any because SciPy ships no precise stubs
 Features: TypeAlias = Any
@@ -89,6 +89,18 @@ def add_self_loops(adjacency: sp.spmatrix, fill_value: float = 1.0) -> sp.csr_ma
                                      format="csr"))
     out.sort_indices()
     return out
+
+
+def rcm_order(adjacency: sp.spmatrix) -> np.ndarray:
+    """A node order for cache locality: reverse Cuthill-McKee (SciPy) on the symmetrised
+    pattern, so that a node's neighbours get nearby numbers and the rows of an N x d block a
+    sparse product gathers share cache lines and pages. Linear in edges (0.6 s on S of a
+    10^5-node graph; one S @ B at 10^6 nodes 9.5 -> 7.8 s, ``benchmarks/reorder_probe.py``)."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    a = _to_csr(adjacency)
+    pattern = (a + a.T).tocsr()
+    return np.asarray(reverse_cuthill_mckee(pattern, symmetric_mode=True), dtype=np.int64)
 
 
 @dataclass(eq=False)
@@ -263,6 +275,20 @@ class Graph:
 
     def with_self_loops(self) -> Graph:
         return self.with_adjacency(add_self_loops(self.adjacency))
+
+    def permuted(self, order: Any) -> Graph:
+        """The same graph with its nodes renumbered: node i of the result is node
+        ``order[i]`` of this one (features, adjacency and labels alike)."""
+        order = np.asarray(order)
+        n = self.n_nodes
+        if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+            raise ValueError(f"order must be a permutation of 0..{n - 1} (shape ({n},)) but "
+                             f"got an array of shape {order.shape} that is not one; build it "
+                             "with np.argsort or rcm_order.")
+        x = self.features[order]
+        a = self.adjacency[order][:, order]
+        labels = None if self.labels is None else self.labels[order]
+        return Graph(x, a, labels, self.name, dict(self.meta))
 
     def dense_features(self) -> np.ndarray:
         x = self.features

@@ -320,3 +320,24 @@ def test_adam_falls_back_to_the_plain_kernel_where_fused_is_missing(monkeypatch)
     monkeypatch.setattr(torch.optim, "Adam", old_torch_adam)
     opt = make_adam([torch.nn.Parameter(torch.zeros(3))], 0.1)
     assert isinstance(opt, real) and not opt.defaults.get("fused")
+
+
+@pytest.mark.parametrize("method", [DGI, GMIM])
+def test_node_order_rcm_returns_results_in_the_given_order(method):
+    """A fit on the RCM-renumbered nodes hands back per-node results in the caller's order:
+    the fitted encoder applied to the graph as given (S without the seeded low-rank part, so
+    the same matrix in either order) reproduces embedding_, and predict() labels_."""
+    g = make_csbm(300, 3, 8, 0.9, 16, 1.0, 1)
+    est = method(3, random_state=0, node_order="rcm", ppr_rank=0,
+                 **method.get_test_params()).fit(g)
+    np.testing.assert_allclose(est.transform(g), est.embedding_, atol=1e-4)
+    assert np.array_equal(est.predict(g), est.labels_)
+    assert evaluate(g.labels, est.labels_)["acc"] > 0.9
+    if method is GMIM:
+        assert np.array_equal(est.responsibilities_.argmax(1), est.mixture_labels_)
+        assert np.array_equal(est.predict_proba(g).argmax(1), est.mixture_labels_)
+
+
+def test_node_order_bad_value():
+    with pytest.raises(ValueError, match=r"node_order"):
+        DGI(3, node_order="degree", **DGI.get_test_params()).fit(make_csbm(60, 3, 4, 0.9, 8))

@@ -3,7 +3,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphclust.graph import Graph, add_self_loops, binarize, remove_self_loops, symmetrize
+from graphclust.graph import (
+    Graph,
+    add_self_loops,
+    binarize,
+    rcm_order,
+    remove_self_loops,
+    symmetrize,
+)
 
 
 def path_graph(n=4):
@@ -85,3 +92,34 @@ def test_from_networkx_missing_features():
 def test_sparse_features_stay_sparse():
     g = Graph(sp.random(4, 6, density=0.5, format="csr"), np.eye(4))
     assert sp.issparse(g.features) and g.n_self_loops == 4
+
+
+def test_permuted_renumbers_every_part():
+    a = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 2], [0, 2, 0]], dtype=np.float32))
+    g = Graph(np.arange(6, dtype=np.float32).reshape(3, 2), a, np.array([0, 1, 2]))
+    order = np.array([2, 0, 1])
+    p = g.permuted(order)
+    assert np.array_equal(p.labels, [2, 0, 1])
+    assert np.array_equal(p.dense_features(), g.dense_features()[order])
+    # edge (1, 2) of weight 2 is now (2, 0): old node 1 is new 2, old 2 is new 0
+    assert p.adjacency[2, 0] == 2 and p.adjacency[0, 2] == 2 and p.adjacency[1, 2] == 1
+    assert p.n_edges == g.n_edges
+
+
+@pytest.mark.parametrize("order", [np.array([0, 1]), np.array([0, 0, 1]), np.array([0, 1, 3])])
+def test_permuted_rejects_a_non_permutation(order):
+    g = Graph(np.zeros((3, 1), np.float32), sp.eye(3, format="csr"))
+    with pytest.raises(ValueError, match=r"order must be a permutation of 0..2"):
+        g.permuted(order)
+
+
+def test_rcm_order_narrows_the_band_of_a_shuffled_path():
+    n = 200
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(n)  # a path 0-1-2-... under random node ids
+    a = sp.csr_matrix((np.ones(n - 1), (ids[:-1], ids[1:])), shape=(n, n))
+    a = a + a.T
+    order = rcm_order(a)
+    assert np.array_equal(np.sort(order), np.arange(n))
+    p = Graph(np.zeros((n, 1), np.float32), a).permuted(order).adjacency.tocoo()
+    assert np.abs(p.row - p.col).max() == 1  # a path again: every edge joins neighbours

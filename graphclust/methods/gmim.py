@@ -37,7 +37,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -142,6 +142,9 @@ class GMIM(DGI):
     @classmethod
     def get_test_params(cls) -> dict[str, Any]:
         return dict(hidden=16, pretrain_epochs=30, patience=10, n_epochs=5, n_init=2)
+
+    _per_node: ClassVar[tuple[str, ...]] = (
+        "embedding_", "labels_", "responsibilities_", "mixture_labels_", "kmeans_labels_")
 
     _: KW_ONLY
     # DGI's parameters, with the defaults of GMIM's pre-training (authors' code)
@@ -305,7 +308,8 @@ class GMIM(DGI):
         # as float64; the quadratic form is expanded in matmuls, see mixture.log_gaussian)
         return init_from_labels(h, labels.to(h.device), self.n_clusters, self.reg_covar)
 
-    def _fit(self, graph: Graph, device: torch.device, rng: np.random.Generator) -> None:
+    def _fit_ordered(self, graph: Graph, device: torch.device, rng: np.random.Generator
+                     ) -> None:
         if self.batch_size is not None:
             with self._timed("diffusion"):
                 rows = self._prepare_rows(graph, device, rng)  # step 1
