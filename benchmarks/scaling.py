@@ -11,7 +11,9 @@ and ``--signal`` set how hard it is (the defaults are the preset meant to leave 
 clustering unsaturated). The method's parameters are its table in
 ``benchmarks/scaling.toml`` (each value traced there), then ``--set`` on top. Phases: ``load`` (generating the graph), then the estimator's own
 ``phase_seconds_`` (diffusion, pretrain, init, joint, cluster), ``total`` the fit. A size
-whose run fails (memory, time) prints the error in its row and the table goes on.
+whose run fails (memory, time) prints the error in its row and the table goes on. With
+``--out`` the table is rewritten after each size, and the sizes already in its JSON (same
+method, graph and parameters) are kept: run ``--nodes 1000000`` alone later to add it.
 """
 
 from __future__ import annotations
@@ -78,11 +80,21 @@ def main() -> None:
     if args.one is not None:
         print("RESULT " + json.dumps(one(args, args.one)), flush=True)
         return
-    rows = []
+    params = {**preset(args.method), **dict(a.split("=", 1) for a in args.set)}
+    config = dict(method=args.method, degree=args.degree, features=args.features,
+                  classes=args.classes, homophily=args.homophily, signal=args.signal,
+                  seed=args.seed, threads=args.threads,
+                  params={k: str(v) for k, v in params.items()})
+    cmd = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
+    rows: dict[int, dict] = {}
+    if args.out and args.out.with_suffix(".json").exists():
+        # sizes run earlier with the same settings stay (one size per session is fine)
+        old = json.loads(args.out.with_suffix(".json").read_text())
+        if isinstance(old, dict) and old.get("config") == config:
+            rows = {int(r["nodes_asked"]): r for r in old["rows"]}
     head = ("| nodes | edges | " + " | ".join(f"{ph} s" for ph in PHASES)
             + " | total s | peak MB | ACC | epochs |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    print("\n".join(lines), flush=True)
+    print(head, flush=True)
     child = [a for a in sys.argv[1:]]
     for nodes in args.nodes:
         proc = subprocess.run([sys.executable, __file__, *child, "--one", str(nodes)],
@@ -90,31 +102,45 @@ def main() -> None:
         found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not found:
             err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            line = f"| {nodes} | failed (rc {proc.returncode}): {err} |"
+            r = dict(nodes=nodes, failed=f"rc {proc.returncode}: {err}")
         else:
             r = json.loads(found[0][7:])
-            rows.append(r)
-            line = (f"| {r['nodes']} | {r['edges']} | "
-                    + " | ".join(f"{r.get(ph, 0.0):.1f}" for ph in PHASES)
-                    + f" | {r['total']:.1f} | {r['peak_mb']:.0f} | {100 * r['acc']:.1f} | "
-                    + ", ".join(f"{k} {v}" for k, v in r["epochs"].items()) + " |")
-        lines.append(line)
-        print(line, flush=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
-        text = (f"# {args.method} scaling (degree-corrected csbm, degree {args.degree:g}, "
-                f"{args.features} features, {args.classes} classes, homophily "
-                f"{args.homophily:g}, signal {args.signal:g})\n\nParameters: "
-                + ", ".join(f"{k}={v}" for k, v in {**preset(args.method), **dict(
-                    s.split("=", 1) for s in args.set)}.items())
-                + "\n\n" + "\n".join(lines)
-                + f"\n\nCommand: `{cmd}`\n")
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(args.out)
-        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+        r.update(nodes_asked=nodes, command=cmd)
+        rows[nodes] = r
+        print(row_line(r), flush=True)
+        if args.out:
+            write(args, config, rows)
 
+
+def row_line(r: dict) -> str:
+    if "failed" in r:
+        return f"| {r['nodes']} | failed ({r['failed']}) |"
+    return (f"| {r['nodes']} | {r['edges']} | "
+            + " | ".join(f"{r.get(ph, 0.0):.1f}" for ph in PHASES)
+            + f" | {r['total']:.1f} | {r['peak_mb']:.0f} | {100 * r['acc']:.1f} | "
+            + ", ".join(f"{k} {v}" for k, v in r["epochs"].items()) + " |")
+
+
+def write(args: argparse.Namespace, config: dict, rows: dict[int, dict]) -> None:
+    """The table (markdown) and its rows (JSON), atomically, after every size."""
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    head = ("| nodes | edges | " + " | ".join(f"{ph} s" for ph in PHASES)
+            + " | total s | peak MB | ACC | epochs |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    lines += [row_line(rows[n]) for n in sorted(rows)]
+    cmds = sorted({r["command"] for r in rows.values()})
+    text = (f"# {args.method} scaling (degree-corrected csbm, degree {args.degree:g}, "
+            f"{args.features} features, {args.classes} classes, homophily "
+            f"{args.homophily:g}, signal {args.signal:g}, seed {args.seed}, "
+            f"{args.threads} threads)\n\nParameters: "
+            + ", ".join(f"{k}={v}" for k, v in config["params"].items())
+            + "\n\n" + "\n".join(lines) + "\n\nCommands: "
+            + "; ".join(f"`{c}`" for c in cmds) + "\n")
+    for path, body in ((args.out, text), (args.out.with_suffix(".json"), json.dumps(
+            dict(config=config, rows=[rows[n] for n in sorted(rows)]), indent=1))):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(body)
+        tmp.replace(path)
 
 if __name__ == "__main__":
     main()
