@@ -206,15 +206,21 @@ class BatchPropagation:
 
     Two ways to the same product, chosen by their multiply-adds per epoch (times hidden):
 
-    * ``"rows"``: (S_B X) W, the batch's dense rows of S X (B x F) times W. Per epoch
-      ~ N F: cheap for dense, narrow features (a 1M-node graph with 128 features);
+    * ``"rows"``: (S X)_B W, the batch's dense rows of S X (B x F) times W. S X is fixed and
+      formed once; S X[perm] once an epoch (:meth:`set_corruption`), one product of S with
+      an N x F block (``embedding_bag`` on CPU, all cores); a batch then only gathers its
+      rows, and its backward is dense (no sparse product). Per epoch ~ N F hidden
+      multiply-adds and one sparse product F wide, where the full-batch fit makes four
+      hidden wide: for dense, narrow features (a 1M-node graph with 128 features) the
+      cheaper epoch, full batch or not;
     * ``"project"``: S_B (X W), X W formed each step (nnz(X)) and the batch's rows of S
       (and of S with remapped columns) applied to it. Per epoch ~ (N / B) nnz(X) + nnz(S):
       cheap for wide, sparse bag-of-words features, whose rows of S X are long (Cora:
       1,433 words, 18 per paper, 64 PPR entries a row).
 
-    ``mode="auto"`` takes the smaller estimate. Memory: a batch's B x F rows, or one
-    N x hidden X W, instead of the full-batch fit's ~9 N x hidden activations.
+    ``mode="auto"`` takes the smaller estimate. Memory: two N x F blocks (S X and S X[perm])
+    and a batch's B x F rows, or one N x hidden X W, instead of the full-batch fit's ~9
+    N x hidden activations.
 
     Parameters
     ----------
@@ -254,6 +260,10 @@ class BatchPropagation:
             self.u = np.asarray(low_rank[0], dtype=np.float32)
             self.v = np.asarray(low_rank[1], dtype=np.float32)
             self.vx = self._to_device(self._times_x(self.v))  # (r, F)
+        self.sx: torch.Tensor | None = None  # "rows": S X (N, F), the low-rank part included
+        self.sx_perm: torch.Tensor | None = None  # "rows": S X[perm] (N, F), this epoch's
+        if mode == "rows":
+            self.sx = self._s_times(self.x_host, self.vx)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -273,6 +283,31 @@ class BatchPropagation:
         self.perm = np.asarray(perm, dtype=np.int64)
         if self.v is not None:
             self.vx_perm = self._to_device(self._times_x(self.v[:, np.argsort(self.perm)]))
+        if self.mode == "rows":
+            self.sx_perm = None  # free the last epoch's before forming this one's
+            self.sx_perm = self._s_times(self.x_host[self.perm], self.vx_perm)
+
+    def _s_times(self, x: Any, vx: torch.Tensor | None) -> torch.Tensor:
+        """(S_k X + U (V X)) as a dense (N, F) tensor on the device, for ``x`` = X or X[perm]
+        and ``vx`` its V X (None without a low-rank part). Dense X on CPU: one weighted
+        ``embedding_bag`` over S's rows (:func:`bag_matmul`, FBGEMM, every core); otherwise
+        SciPy's product."""
+        if not sp.issparse(x) and self.device.type == "cpu":
+            s = self.s
+            bags = (torch.from_numpy(s.indices.astype(np.int64)),
+                    torch.from_numpy(s.indptr[:-1].astype(np.int64)), torch.from_numpy(s.data))
+            out = bag_matmul(bags, torch.from_numpy(np.ascontiguousarray(x)))
+        else:
+            out = self._to_device(self._times_x_of(x))
+        if vx is not None:
+            assert self.u is not None
+            out = out + self._to_device(self.u) @ vx
+        return out
+
+    def _times_x_of(self, x: Any) -> np.ndarray:
+        """``S @ x`` as a dense float32 array (x dense or sparse)."""
+        out = self.s @ x
+        return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
 
     def _batch_rows(self, idx: np.ndarray, corrupted: bool) -> sp.csr_matrix:
         sb = self.s[idx]
@@ -297,14 +332,16 @@ class BatchPropagation:
         """((S X W)[idx], (S X[perm] W)[idx] or None), each (B, hidden)."""
         which = (False, True) if corrupted else (False,)
         if self.mode == "rows":
-            rows = torch.cat([self._to_device(self._times_x(self._batch_rows(idx, c)))
-                              for c in which])
+            if corrupted and self.sx_perm is None:
+                raise RuntimeError("set_corruption(perm) must be called before corrupted rows")
+            at = torch.from_numpy(np.asarray(idx, dtype=np.int64)).to(self.device)
+            blocks = [self.sx_perm if c else self.sx for c in which]
+            rows = torch.cat([b.index_select(0, at) for b in blocks if b is not None])
             z = rows @ weight  # one GEMM for the clean and the corrupted rows
-            parts = [z[:len(idx)], z[len(idx):]] if corrupted else [z]
-        else:
-            assert self.x is not None
-            xw = self.x @ weight  # (N, hidden), shared by the clean and the corrupted rows
-            parts = [_rows_times(self._batch_rows(idx, c), xw, self.device) for c in which]
+            return z[:len(idx)], (z[len(idx):] if corrupted else None)
+        assert self.x is not None
+        xw = self.x @ weight  # (N, hidden), shared by the clean and the corrupted rows
+        parts = [_rows_times(self._batch_rows(idx, c), xw, self.device) for c in which]
         for i, c in enumerate(which):
             extra = self._low_rank(idx, c, weight)
             if extra is not None:
