@@ -46,7 +46,7 @@ def one(args: argparse.Namespace, nodes: int) -> dict:
     from graphclust.methods import METHODS
     from graphclust.runtime import tune_malloc
 
-    tune_malloc()
+    tune_malloc(heap=args.malloc == "heap")
     torch.set_num_threads(args.threads)
     t = time.perf_counter()
     g = make_csbm(nodes, args.classes, args.degree, args.homophily, args.features, args.signal,
@@ -73,6 +73,10 @@ def main() -> None:
     p.add_argument("--signal", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--malloc", choices=["heap", "default"], default="heap",
+                   help="glibc malloc: 'heap' keeps freed blocks in the process "
+                        "(runtime.tune_malloc(heap=True): no page faults per step), "
+                        "'default' the CLI's thresholds")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", type=Path)
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process: one size
@@ -83,7 +87,7 @@ def main() -> None:
     params = {**preset(args.method), **dict(a.split("=", 1) for a in args.set)}
     config = dict(method=args.method, degree=args.degree, features=args.features,
                   classes=args.classes, homophily=args.homophily, signal=args.signal,
-                  seed=args.seed, threads=args.threads,
+                  seed=args.seed, threads=args.threads, malloc=args.malloc,
                   params={k: str(v) for k, v in params.items()})
     cmd = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
     rows: dict[int, dict] = {}
@@ -132,7 +136,7 @@ def write(args: argparse.Namespace, config: dict, rows: dict[int, dict]) -> None
     text = (f"# {args.method} scaling (degree-corrected csbm, degree {args.degree:g}, "
             f"{args.features} features, {args.classes} classes, homophily "
             f"{args.homophily:g}, signal {args.signal:g}, seed {args.seed}, "
-            f"{args.threads} threads)\n\nParameters: "
+            f"{args.threads} threads, malloc {args.malloc})\n\nParameters: "
             + ", ".join(f"{k}={v}" for k, v in config["params"].items())
             + "\n\n" + "\n".join(lines) + "\n\nCommands: "
             + "; ".join(f"`{c}`" for c in cmds) + "\n")

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 from graphclust.graph import add_self_loops, symmetrize
 
@@ -226,31 +227,51 @@ def ppr_row_mass(adjacency: Any, alpha: float = 0.2, *, tol: float = _MASS_TOL,
 def _row_mass(t: sp.csr_matrix, alpha: float, tol: float = _MASS_TOL,
               max_iter: int = _MASS_MAX_ITER) -> np.ndarray:
     """:func:`ppr_row_mass` from ``T = gcn_norm(A)`` already built (float64)."""
-    return _ppr_apply(t, np.ones(t.shape[0]), alpha, tol, max_iter, "ppr_row_mass")
+    ones = np.ones((t.shape[0], 1))
+    return _ppr_apply(_torch_csr(t, torch.float64), ones, alpha, tol, max_iter,
+                      "ppr_row_mass")[:, 0]
 
 
-def _ppr_apply(t: sp.csr_matrix, b: np.ndarray, alpha: float, tol: float, max_iter: int,
+def _torch_csr(m: Any, dtype: torch.dtype) -> torch.Tensor:
+    """A SciPy sparse matrix as a torch CSR tensor of ``dtype`` (int64 indices), for the
+    series products below: torch's CSR x dense product runs on every core, SciPy's on one
+    (T of the 1M-node scaling graph times 18 columns, 2 cores: SciPy 0.83 s in float64,
+    torch 0.37 s in float64 and 0.21 s in float32)."""
+    c = sp.csr_matrix(m)
+    with warnings.catch_warnings():  # torch's "beta state" notice
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(c.indptr.astype(np.int64)),
+            torch.from_numpy(c.indices.astype(np.int64)),
+            torch.from_numpy(c.data.astype(np.float32 if dtype == torch.float32 else np.float64)),
+            size=c.shape)
+
+
+def _ppr_apply(t: torch.Tensor, b: np.ndarray, alpha: float, tol: float, max_iter: int,
                what: str) -> np.ndarray:
-    """``S B = alpha sum_t ((1 - alpha) T)^t B`` without forming S (B a vector or (N, m)).
+    """``S B = alpha sum_t ((1 - alpha) T)^t B`` without forming S, B an (N, m) array and
+    ``t`` T as a torch CSR tensor (:func:`_torch_csr`); the products run in ``t``'s dtype,
+    the sum is kept in float64.
 
     Stops when a term's largest entry falls below ``tol`` times B's; warns (naming
     ``what``) if ``max_iter`` terms did not get there.
     """
-    term = alpha * np.asarray(b, dtype=np.float64)
-    total = term.copy()
-    stop = tol * max(float(np.abs(term).max(initial=0.0)) / alpha, 1e-300)
+    term = torch.from_numpy(alpha * np.asarray(b, dtype=np.float64))
+    total = term.clone()
+    term = term.to(t.dtype)
+    stop = tol * max(float(term.abs().max()) / alpha, 1e-300) if term.numel() else 0.0
     for _ in range(max_iter):
-        term = (1.0 - alpha) * (t @ term)
+        term = (t @ term).mul_(1.0 - alpha)
         total += term
-        if np.abs(term).max(initial=0.0) < stop:
+        if term.numel() == 0 or float(term.abs().max()) < stop:
             break
     else:
         warnings.warn(
             f"{what} stopped after max_iter={max_iter} terms with the last term still "
-            f"{np.abs(term).max():.2e} > tol={tol:g}; raise max_iter or alpha.",
+            f"{float(term.abs().max()):.2e} > tol={tol:g}; raise max_iter or alpha.",
             RuntimeWarning, stacklevel=4,
         )
-    return total
+    return total.numpy()
 
 
 def ppr_lowrank_residual(
@@ -284,21 +305,24 @@ def ppr_lowrank_residual(
     alpha = _check_alpha(alpha)
     if int(rank) != rank or rank < 1:
         raise ValueError(f"rank must be a positive integer but got {rank!r}.")
-    t = gcn_norm(adjacency).astype(np.float64)
-    n = t.shape[0]
-    s_k = sp.csr_matrix(s_topk, dtype=np.float64)
+    norm = gcn_norm(adjacency)
+    n = norm.shape[0]
+    s_k = sp.csr_matrix(s_topk)
     if s_k.shape != (n, n):
         raise ValueError(
             f"s_topk must be the ({n}, {n}) top-k PPR matrix of this graph but has shape "
             f"{s_k.shape}; pass ppr_topk(adjacency, alpha, ...)."
         )
-    s_k_t = sp.csr_matrix(s_k.T)
+    # the products in float32 (the factors are float32; the series is summed in float64)
+    t, s_kt = _torch_csr(norm, torch.float32), _torch_csr(s_k, torch.float32)
+    s_kt_t = _torch_csr(s_k.T, torch.float32)
     width = min(n, int(rank) + int(n_oversamples))
     rng = np.random.default_rng(random_state)
 
     def residual(b: np.ndarray, transpose: bool) -> np.ndarray:
         sb = _ppr_apply(t, b, alpha, tol, max_iter, "ppr_lowrank_residual")
-        return sb - ((s_k_t if transpose else s_k) @ b)
+        top = (s_kt_t if transpose else s_kt) @ torch.from_numpy(b.astype(np.float32))
+        return sb - top.numpy()
 
     q, _ = np.linalg.qr(residual(rng.standard_normal((n, width)), False))
     for _ in range(n_power_iter):

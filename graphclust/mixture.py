@@ -61,33 +61,49 @@ def m_step(
 ) -> MixtureParams:
     """Weights, means and diagonal variances from responsibilities (eq. 10-12, 14).
 
-    The variance is the weighted mean of the squared deviations from each component's own
-    mean, ``sum_i r_ik (h_i - mu_k)^2 / n_k``, one (N, D) pass per component: the
-    one-pass ``E[h^2] - mu^2`` cancels in float32 when a component's spread is small
-    against its distance from the origin (spread 1e-2 at 1e3: all digits lost).
+    The statistics n_k, sum_i r_ik (h_i - c) and sum_i r_ik (h_i - c)^2 are summed in
+    float64 over blocks of rows of ``h``, with c the mean of all rows, and the variance is
+    ``E_k[(h - c)^2] - (mu_k - c)^2``: three passes over ``h`` and two (K, D) matrix
+    products per block, instead of one (N, D) pass per component for the two-pass
+    ``sum_i r_ik (h_i - mu_k)^2`` (100,000 x 256 rows, 20 components, 2 cores: 1.3 s, as
+    long as the encoder's whole training step, now ~0.1 s). The shift and float64 keep the
+    cancellation in hand: it costs log10(|mu_k - c|^2 / var_k) of float64's 16 digits (a
+    spread of 1e-2 at 1e3 from c loses 10, and 6 remain; in float32 without the shift
+    every digit was lost). Returned in ``h``'s dtype.
 
     ``reduce``: for data split over processes (``h``, ``resp`` this process's rows), an
-    in-place sum over the processes (:meth:`graphclust.distributed.World.all_reduce_`) of
-    the statistics: the counts n_k and weighted sums (one call), then the weighted squared
-    deviations from the global means (a second call). Every process then holds the
-    mixture that one process fits on all the rows, up to the order of the sums.
+    in-place sum over the processes (:meth:`graphclust.distributed.World.all_reduce_`):
+    of the column sums and row count (for c, one call), then of the statistics (a second
+    call). Every process then holds the mixture that one process fits on all the rows, up
+    to the order of the sums.
     """
-    resp = resp.to(h.dtype)
-    k_count = resp.shape[1]
-    # (K, D + 2): n_k, sum_i r_ik h_i, and the row count, summed in one call
-    first = torch.cat([resp.sum(0)[:, None], resp.T @ h,
-                       torch.full((k_count, 1), float(h.shape[0]), dtype=h.dtype,
-                                  device=h.device)], dim=1)
+    k_count, d = resp.shape[1], h.shape[1]
+    f64 = torch.float64
+    # c: the mean of every row, (D,), and the row count, summed in one call
+    total = torch.cat([h.sum(0, dtype=f64),
+                       torch.full((1,), float(h.shape[0]), dtype=f64, device=h.device)])
     if reduce is not None:
-        first = reduce(first)
-    nk, n_rows = first[:, 0], float(first[0, -1])  # (K,)
+        total = reduce(total)
+    n_rows = float(total[-1])
+    centre = total[:-1] / max(n_rows, 1.0)
+    # (K, 1 + 2D): n_k, sum_i r_ik (h_i - c), sum_i r_ik (h_i - c)^2
+    stats = torch.zeros(k_count, 1 + 2 * d, dtype=f64, device=h.device)
+    block = max(1, (1 << 21) // max(d, 1))  # rows per block: 16 MB of float64
+    for start in range(0, h.shape[0], block):
+        dev = h[start:start + block].to(f64) - centre
+        r = resp[start:start + block].to(f64)
+        stats[:, 0] += r.sum(0)
+        stats[:, 1:d + 1].addmm_(r.T, dev)
+        stats[:, d + 1:].addmm_(r.T, dev.square_())
+    if reduce is not None:
+        stats = reduce(stats)
+    nk = stats[:, 0]  # (K,)
     tiny = 10 * torch.finfo(h.dtype).eps
     safe = nk.clamp_min(tiny)
-    means = first[:, 1:-1] / safe[:, None]  # (K, D)
-    squares = torch.stack([resp[:, k] @ (h - means[k]).square() for k in range(k_count)])
-    if reduce is not None:
-        squares = reduce(squares)
-    variances = squares / safe[:, None] + reg_covar  # (K, D)
+    shift = stats[:, 1:d + 1] / safe[:, None]  # mu_k - c, (K, D)
+    means = (centre + shift).to(h.dtype)
+    variances = ((stats[:, d + 1:] / safe[:, None] - shift.square()).clamp_min_(0.0)
+                 .to(h.dtype) + reg_covar)  # (K, D)
     empty = nk < tiny * n_rows
     if bool(empty.any()):
         warnings.warn(
@@ -101,7 +117,7 @@ def m_step(
             variances = torch.where(empty[:, None], previous.variances, variances)
         else:
             variances = torch.where(empty[:, None], torch.ones_like(variances), variances)
-    weights = safe / safe.sum()
+    weights = (safe / safe.sum()).to(h.dtype)
     return MixtureParams(weights, means, variances)
 
 

@@ -74,6 +74,38 @@ def test_float32_m_step_variance_is_stable_far_from_the_origin():
     torch.testing.assert_close(got[0], want, rtol=2e-2, atol=0.0)
 
 
+def test_float32_m_step_variances_of_distant_tight_components():
+    # two components of spread 1e-2, 1e3 apart, in float32: the shifted float64 sums lose
+    # ~10 of 16 digits to the distance and keep the variances to 1e-6 and better
+    rng = np.random.default_rng(1)
+    h64 = np.concatenate([0.01 * rng.standard_normal((400, 3)),
+                          1000.0 + 0.01 * rng.standard_normal((600, 3))])
+    h32 = h64.astype(np.float32)
+    resp = torch.zeros(1000, 2)
+    resp[:400, 0] = 1.0
+    resp[400:, 1] = 1.0
+    got = m_step(torch.tensor(h32), resp, reg_covar=1e-12)
+    want_var = np.stack([h32[:400].astype(np.float64).var(0), h32[400:].astype(np.float64).var(0)])
+    want_mean = np.stack([h32[:400].astype(np.float64).mean(0), h32[400:].astype(np.float64).mean(0)])
+    assert got.variances.dtype == torch.float32
+    np.testing.assert_allclose(got.variances.numpy(), want_var, rtol=1e-4)
+    np.testing.assert_allclose(got.means.numpy(), want_mean, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got.weights.numpy(), [0.4, 0.6], rtol=1e-6)
+
+
+def test_m_step_blocks_sum_like_one_block():
+    # more rows than one block of the float64 sums (2^21 / D rows): same statistics
+    rng = np.random.default_rng(2)
+    h = torch.tensor(rng.standard_normal((20_000, 256)))
+    resp = torch.softmax(torch.tensor(rng.standard_normal((20_000, 3))), 1)
+    got = m_step(h, resp)
+    nk = resp.sum(0)
+    means = (resp.T @ h) / nk[:, None]
+    var = torch.stack([resp[:, k] @ (h - means[k]).square() for k in range(3)]) / nk[:, None]
+    torch.testing.assert_close(got.means, means, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got.variances, var + 1e-6, rtol=1e-10, atol=1e-12)
+
+
 def test_em_log_likelihood_never_decreases():
     x = torch.tensor(data(), dtype=torch.float64)
     params = init_from_labels(x, torch.tensor(np.r_[np.zeros(50), np.ones(50)]).long(), 2)
