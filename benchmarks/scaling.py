@@ -46,7 +46,7 @@ def one(args: argparse.Namespace, nodes: int) -> dict:
     from graphclust.methods import METHODS
     from graphclust.runtime import tune_malloc
 
-    tune_malloc(heap=args.malloc == "heap")
+    tune_malloc(32 << 20, heap=args.malloc == "heap") if args.malloc != "default" else tune_malloc()
     torch.set_num_threads(args.threads)
     t = time.perf_counter()
     g = make_csbm(nodes, args.classes, args.degree, args.homophily, args.features, args.signal,
@@ -73,10 +73,12 @@ def main() -> None:
     p.add_argument("--signal", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--malloc", choices=["heap", "default"], default="heap",
+    p.add_argument("--malloc", choices=["heap", "mmap32", "default"], default="mmap32",
                    help="glibc malloc: 'heap' keeps freed blocks in the process "
-                        "(runtime.tune_malloc(heap=True): no page faults per step), "
-                        "'default' the CLI's thresholds")
+                        "(runtime.tune_malloc(heap=True): no page faults per step, and "
+                        "no memory handed back); 'mmap32' (default) blocks under 32 MiB "
+                        "(a node batch's activations) from the heap, larger ones mmapped "
+                        "and handed back on free; 'default' the CLI's 8 MiB")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", type=Path)
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process: one size

@@ -233,7 +233,8 @@ class DGI(BaseGraphClusterer):
         parts = {"activations": 9.0 * rows * self.hidden * 4, "diffusion": 3.0 * n * k * 12,
                  "features": 2.0 * n * f * 4}
         if self.batch_size is not None:
-            parts["batch inputs"] = 4.0 * rows * f * 4 + 2.0 * n * f * 4  # + S X, S X[perm]
+            # + S X, S X[perm], X[perm]; S's rows as bags (int64 indices)
+            parts["batch inputs"] = 4.0 * rows * f * 4 + 3.0 * n * f * 4 + n * k * 8
             parts["embedding"] = 4.0 * n * self.hidden * 4
         check_fits(sum(parts.values()), f"{type(self).__name__} on {n} nodes (hidden "
                    f"{self.hidden}, ppr_k {self.ppr_k})", parts,

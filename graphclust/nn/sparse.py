@@ -262,6 +262,14 @@ class BatchPropagation:
             self.vx = self._to_device(self._times_x(self.v))  # (r, F)
         self.sx: torch.Tensor | None = None  # "rows": S X (N, F), the low-rank part included
         self.sx_perm: torch.Tensor | None = None  # "rows": S X[perm] (N, F), this epoch's
+        # "rows" on CPU, kept across epochs: S's rows as embedding bags (int64 indices), U,
+        # and the buffer X[perm] is gathered into. Formed afresh each epoch these were
+        # ~1.7 GB of new pages an epoch at 10^6 nodes (128 features, top-32 S), which the
+        # kernel faulted in and zeroed: 3.5 s of a 7.1 s epoch with glibc's mmap threshold
+        # at 32 MiB (benchmarks/scaling_epoch.py).
+        self._bags: Bags | None = None
+        self._u: torch.Tensor | None = None
+        self._x_perm: torch.Tensor | None = None
         if mode == "rows":
             self.sx = self._s_times(self.x_host, self.vx)
 
@@ -285,7 +293,15 @@ class BatchPropagation:
             self.vx_perm = self._to_device(self._times_x(self.v[:, np.argsort(self.perm)]))
         if self.mode == "rows":
             self.sx_perm = None  # free the last epoch's before forming this one's
-            self.sx_perm = self._s_times(self.x_host[self.perm], self.vx_perm)
+            x_perm: Any
+            if isinstance(self.x_host, np.ndarray):
+                x = torch.from_numpy(self.x_host)
+                if self._x_perm is None:
+                    self._x_perm = torch.empty_like(x)
+                x_perm = torch.index_select(x, 0, torch.from_numpy(self.perm), out=self._x_perm)
+            else:
+                x_perm = self.x_host[self.perm]
+            self.sx_perm = self._s_times(x_perm, self.vx_perm)
 
     def _s_times(self, x: Any, vx: torch.Tensor | None) -> torch.Tensor:
         """(S_k X + U (V X)) as a dense (N, F) tensor on the device, for ``x`` = X or X[perm]
@@ -293,15 +309,20 @@ class BatchPropagation:
         ``embedding_bag`` over S's rows (:func:`bag_matmul`, FBGEMM, every core); otherwise
         SciPy's product."""
         if not sp.issparse(x) and self.device.type == "cpu":
-            s = self.s
-            bags = (torch.from_numpy(s.indices.astype(np.int64)),
-                    torch.from_numpy(s.indptr[:-1].astype(np.int64)), torch.from_numpy(s.data))
-            out = bag_matmul(bags, torch.from_numpy(np.ascontiguousarray(x)))
+            if self._bags is None:
+                s = self.s
+                self._bags = (torch.from_numpy(s.indices.astype(np.int64)),
+                              torch.from_numpy(s.indptr[:-1].astype(np.int64)),
+                              torch.from_numpy(s.data))
+            xt = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+            out = bag_matmul(self._bags, xt)
         else:
-            out = self._to_device(self._times_x_of(x))
+            out = self._to_device(self._times_x_of(x.numpy() if isinstance(x, torch.Tensor) else x))
         if vx is not None:
             assert self.u is not None
-            out = out + self._to_device(self.u) @ vx
+            if self._u is None:
+                self._u = self._to_device(self.u)
+            out.addmm_(self._u, vx)
         return out
 
     def _times_x_of(self, x: Any) -> np.ndarray:
