@@ -35,6 +35,23 @@ def preset(method: str) -> dict:
         return tomllib.load(f).get(method, {})
 
 
+MALLOC_HELP = ("glibc malloc: 'heap' keeps freed blocks in the process "
+               "(runtime.tune_malloc(heap=True): no page faults per step, and no memory "
+               "handed back); 'mmap32' (default) blocks under 32 MiB (a node batch's "
+               "activations) from the heap, larger ones mmapped and handed back on free; "
+               "'default' the CLI's 8 MiB")
+
+
+def set_malloc(choice: str) -> None:
+    """glibc's malloc for this process by the ``--malloc`` choice (see MALLOC_HELP)."""
+    from graphclust.runtime import tune_malloc
+
+    if choice == "default":
+        tune_malloc()
+    else:
+        tune_malloc(32 << 20, heap=choice == "heap")
+
+
 def one(args: argparse.Namespace, nodes: int) -> dict:
     import resource
     import time
@@ -44,9 +61,7 @@ def one(args: argparse.Namespace, nodes: int) -> dict:
     from graphclust import evaluate, make_csbm
     from graphclust.cli import _parse_value
     from graphclust.methods import METHODS
-    from graphclust.runtime import tune_malloc
-
-    tune_malloc(32 << 20, heap=args.malloc == "heap") if args.malloc != "default" else tune_malloc()
+    set_malloc(args.malloc)
     torch.set_num_threads(args.threads)
     t = time.perf_counter()
     g = make_csbm(nodes, args.classes, args.degree, args.homophily, args.features, args.signal,
@@ -74,11 +89,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--malloc", choices=["heap", "mmap32", "default"], default="mmap32",
-                   help="glibc malloc: 'heap' keeps freed blocks in the process "
-                        "(runtime.tune_malloc(heap=True): no page faults per step, and "
-                        "no memory handed back); 'mmap32' (default) blocks under 32 MiB "
-                        "(a node batch's activations) from the heap, larger ones mmapped "
-                        "and handed back on free; 'default' the CLI's 8 MiB")
+                   help=MALLOC_HELP)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", type=Path)
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process: one size

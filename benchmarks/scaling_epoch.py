@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 import torch
+from scaling import MALLOC_HELP, set_malloc  # benchmarks/scaling.py, beside this script
 
 from graphclust import make_csbm
 from graphclust.graph import rcm_order
@@ -35,7 +36,6 @@ from graphclust.methods import GMIM
 from graphclust.nn.infomax import InfomaxModel, infomax_loss
 from graphclust.nn.sparse import BatchPropagation, FixedMatrix, to_torch
 from graphclust.preprocessing import row_normalize
-from graphclust.runtime import tune_malloc
 
 
 def peak_mb() -> float:
@@ -97,10 +97,11 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--nodes", type=int, default=100_000)
     p.add_argument("--batch-size", type=int, default=16384)
-    p.add_argument("--malloc", choices=["heap", "mmap32", "default"], default="mmap32")
+    p.add_argument("--malloc", choices=["heap", "mmap32", "default"], default="mmap32",
+                   help=MALLOC_HELP)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
-    tune_malloc(32 << 20, heap=args.malloc == "heap") if args.malloc != "default" else tune_malloc()
+    set_malloc(args.malloc)
     torch.set_num_threads(args.threads)
     n, bs = args.nodes, args.batch_size
     g = make_csbm(n, 20, 20, 0.2, 128, 0.3, 0, degree_exponent=2.5)
@@ -115,9 +116,10 @@ def main() -> None:
     model = InfomaxModel(g.n_features, 256)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
-    rows = BatchPropagation(s, xn, low, cpu, bs)
+    held = {"rows": BatchPropagation(s, xn, low, cpu, bs)}  # cleared before the full batch
 
     def rows_epoch() -> None:
+        rows = held["rows"]
         rows.set_corruption(torch.randperm(n, generator=gen).numpy())
         opt.zero_grad()
         order = torch.randperm(n, generator=gen).numpy()
@@ -127,9 +129,9 @@ def main() -> None:
             (infomax_loss(pos, neg) * (len(idx) / n)).backward()
         opt.step()
 
-    timed(f"rows ({rows.mode}), batches of {bs}", rows_epoch)
+    timed(f"rows ({held['rows'].mode}), batches of {bs}", rows_epoch)
     floor(n, g.n_features, 256, s.nnz, bs)
-    del rows
+    held.clear()
     x = FixedMatrix(to_torch(xn, cpu))
     factors = None if low is None else (torch.as_tensor(low[0]), torch.as_tensor(low[1]))
     sm = FixedMatrix(to_torch(s, cpu), factors)
