@@ -126,6 +126,38 @@ def test_minibatch_fit_clusters_the_generated_graph(graph, cls, steps):
     np.testing.assert_array_equal(again.labels_, mini.labels_)
 
 
+@pytest.mark.parametrize("low_rank", [False, True])
+def test_deferred_batches_hand_their_gradient_to_the_last(low_rank):
+    """``products(defer=True)`` (one step an epoch, "project" mode): X W is formed once for
+    the epoch's batches and W gets the sum of their gradients at the last batch's backward,
+    equal to each batch taking its own; a changed W (an optimiser step) forms X W anew."""
+    s, x = _tiny()
+    gen = np.random.default_rng(1)
+    factors = ((gen.normal(size=(4, 2)).astype(np.float32),
+                gen.normal(size=(2, 4)).astype(np.float32)) if low_rank else None)
+    batches = [np.array([3, 1]), np.array([0]), np.array([2])]
+    g = torch.randn(4, 5, generator=torch.Generator().manual_seed(0))
+    grads = []
+    for defer in (False, True):
+        prop = BatchPropagation(s, sp.csr_matrix(x), factors, CPU, 2, mode="project",
+                                shared=True)
+        prop.set_corruption(np.array([2, 0, 3, 1]))
+        w = torch.randn(3, 5, generator=torch.Generator().manual_seed(2), requires_grad=True)
+        for i, idx in enumerate(batches):
+            z, z_neg = prop.products(idx, w, defer=defer and i < len(batches) - 1)
+            (z * g[idx]).sum().add((z_neg * g[idx]).sum() * 0.5).backward()
+            if defer and i < len(batches) - 1 and not low_rank:
+                assert w.grad is None  # the deferred batches leave W's gradient for later
+        grads.append(w.grad.clone())
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
+    # an optimiser step changes W in place: the next products use the new W
+    with torch.no_grad():
+        w.add_(1.0)
+    z, _ = prop.products(np.array([0, 2]), w, corrupted=False)
+    want = (s.toarray() + (factors[0] @ factors[1] if low_rank else 0)) @ x @ w.detach().numpy()
+    np.testing.assert_allclose(z.detach().numpy(), want[[0, 2]], rtol=1e-4, atol=1e-4)
+
+
 def test_accumulated_batches_take_the_full_batch_step():
     """batch_steps="epoch" (``_train(accumulate=True)``): the gradients of the epoch's
     batches, weighted by their share of the nodes, sum to the full-batch gradient of the

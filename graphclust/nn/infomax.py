@@ -59,12 +59,13 @@ class InfomaxModel(nn.Module):
         z, _ = prop.products(idx, self.encoder.weight, corrupted=False)
         return self._act(z)
 
-    def forward_batch(self, prop: BatchPropagation, idx: np.ndarray
+    def forward_batch(self, prop: BatchPropagation, idx: np.ndarray, defer: bool = False
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A node batch's (positive logits (B,), negative logits (B,), H_B (B, hidden)), the
         negatives from the epoch's corruption; the summary is the batch's readout (mini-batch
-        training, :class:`~graphclust.nn.sparse.BatchPropagation`)."""
-        z, z_neg = prop.products(idx, self.encoder.weight)
+        training, :class:`~graphclust.nn.sparse.BatchPropagation`; ``defer`` as in its
+        ``products``)."""
+        z, z_neg = prop.products(idx, self.encoder.weight, defer=defer)
         assert z_neg is not None
         h, h_neg = self._act(z), self._act(z_neg)
         summary = torch.sigmoid(h.mean(0))
@@ -82,9 +83,9 @@ class BatchForward(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, prop: BatchPropagation, idx: np.ndarray
+    def forward(self, prop: BatchPropagation, idx: np.ndarray, defer: bool = False
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.model.forward_batch(prop, idx)
+        return self.model.forward_batch(prop, idx, defer)
 
 
 def infomax_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
