@@ -150,13 +150,45 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_isolated(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """:func:`one_run` in a fresh child process, so its time and peak memory are its own.
+    """:func:`one_run` in a fresh child process, so its time and peak memory are its own."""
+    result: dict[str, Any] = isolated(one_run, *args, **kwargs)
+    return result
+
+
+def isolated(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a fresh child process that ends with this one.
 
     The child is spawned, not forked: a fork of a process whose torch thread pools already
-    run (a test session that fitted models before) can deadlock in the child.
+    run (a test session that fitted models before) can deadlock in the child. On Linux the
+    child asks the kernel for SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``): a
+    bench stopped with ``kill`` or Ctrl-C otherwise left its current run going, holding the
+    cores, until that run's end (an hour and more for a large table row).
     """
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as ex:
-        return ex.submit(one_run, *args, **kwargs).result()
+    import os
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_end_with_parent,
+                             initargs=(os.getpid(),)) as ex:
+        return ex.submit(fn, *args, **kwargs).result()
+
+
+def _end_with_parent(parent: int) -> None:
+    """The child's initializer: SIGTERM to this process when ``parent`` dies (Linux; a
+    no-op elsewhere), and an exit at once if it died before the request was made."""
+    import ctypes
+    import ctypes.util
+    import os
+    import signal
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def paper_numbers(table: str, row: dict[str, Any], dataset: str) -> list[float] | None:

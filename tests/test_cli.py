@@ -663,3 +663,64 @@ def test_nproc_runs_two_ranks_and_rank_0_writes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["runs"]) == 1 and 0 <= metrics["runs"][0]["acc"] <= 1
+
+
+def test_a_killed_bench_takes_its_run_with_it():
+    # the run's child (spawned by bench.isolated) ends when the bench process is killed
+    # (it used to keep the cores until its run ended)
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    # the run: a `sleep 120` the worker waits for (its start shows that the run is going)
+    parent = subprocess.Popen([sys.executable, "-c",
+                               "import subprocess\nfrom graphclust.bench import isolated\n"
+                               "isolated(subprocess.call, ['sleep', '120'])\n"])
+
+    def children(pid):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                return [int(c) for c in f.read().split()]
+        except FileNotFoundError:
+            return []
+
+    def cmdline(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(") ")[1][0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    worker, sleeper = None, None
+    try:
+        for _ in range(600):  # the spawned interpreter imports graphclust first
+            found = [c for c in children(parent.pid) if "spawn_main" in cmdline(c)]
+            sleeping = [c for w in found for c in children(w) if cmdline(c).startswith("sleep")]
+            if sleeping:
+                worker, sleeper = found[0], sleeping[0]
+                break
+            time.sleep(0.1)
+        assert worker is not None, "the bench process's worker never started its run"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        for _ in range(100):
+            if not alive(worker):
+                break
+            time.sleep(0.1)
+        assert not alive(worker), "the run's process outlived the killed bench"
+    finally:
+        parent.kill()
+        for pid in (worker, sleeper):
+            if pid is not None and alive(pid):
+                os.kill(pid, signal.SIGKILL)
