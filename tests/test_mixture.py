@@ -106,6 +106,18 @@ def test_m_step_blocks_sum_like_one_block():
     torch.testing.assert_close(got.variances, var + 1e-6, rtol=1e-10, atol=1e-12)
 
 
+def test_log_gaussian_blocks_match_the_direct_formula():
+    # more rows than one block of h * h (2^21 / D rows = 8,192 at D = 256), the last one
+    # short: every row as the direct (N, K, D) formula gives it
+    rng = np.random.default_rng(3)
+    h = torch.tensor(rng.standard_normal((20_000, 256)))
+    means = torch.tensor(rng.standard_normal((3, 256)))
+    var = torch.tensor(rng.uniform(0.5, 2.0, (3, 256)))
+    got = log_gaussian(h, means, var)
+    want = -0.5 * ((h[:, None, :] - means) ** 2 / var + torch.log(2 * np.pi * var)).sum(2)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-9)
+
+
 def test_em_log_likelihood_never_decreases():
     x = torch.tensor(data(), dtype=torch.float64)
     params = init_from_labels(x, torch.tensor(np.r_[np.zeros(50), np.ones(50)]).long(), 2)
