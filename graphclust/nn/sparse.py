@@ -282,9 +282,9 @@ class BatchPropagation:
         self._u: torch.Tensor | None = None
         self._x_perm: torch.Tensor | None = None
         # "project": X W of one value of W, shared by the batches that read it (see
-        # _projection): ((id, version) of W, X W without a graph, the leaf the deferred
-        # batches read, whose .grad sums their gradients)
-        self._xw: tuple[tuple[int, int], torch.Tensor, torch.Tensor | None] | None = None
+        # _projection): (that W, X W without a graph, the leaf the deferred batches read,
+        # whose .grad sums their gradients)
+        self._xw: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None
         if mode == "rows":
             self.sx = self._s_times(self.x_host, self.vx)
 
@@ -371,14 +371,15 @@ class BatchPropagation:
         X W with its graph to W, its gradient plus that sum when deferred batches of the
         same W came before: the last batch of an epoch hands W the gradient of all of them,
         inside its own backward pass (where DistributedDataParallel all-reduces it).
-        A W changed in place (an optimiser step) has a new version: the stored product and
-        any sum left over are dropped."""
+        A W whose values changed (an optimiser step) forms X W anew and drops any sum left
+        over. The check compares W with the copy taken when X W was formed (F x hidden, once
+        a batch): an in-place step does not always tell, fused Adam's leaves the tensor's
+        version counter as it was."""
         assert self.x is not None
-        key = (id(weight), weight._version)
-        if self._xw is None or self._xw[0] != key:
+        if self._xw is None or not torch.equal(self._xw[0], weight.detach()):
             with torch.no_grad():
-                self._xw = (key, self.x @ weight, None)
-        _, value, leaf = self._xw
+                self._xw = (weight.detach().clone(), self.x @ weight, None)
+        key, value, leaf = self._xw
         if not (torch.is_grad_enabled() and weight.requires_grad):
             return value
         if defer:
