@@ -154,6 +154,8 @@ def test_deferred_batches_hand_their_gradient_to_the_last(low_rank):
     # counter): the next products use the new W
     from graphclust.base import make_adam
 
+    with torch.no_grad():  # an embedding pass stores X W of this W
+        prop.products(np.array([0]), w, corrupted=False)
     make_adam([w], 0.5).step()
     want = (s.toarray() + (factors[0] @ factors[1] if low_rank else 0)) @ x @ w.detach().numpy()
     with torch.no_grad():  # an embedding pass, as GMIM's EM step takes

@@ -376,22 +376,26 @@ class BatchPropagation:
         a batch): an in-place step does not always tell, fused Adam's leaves the tensor's
         version counter as it was."""
         assert self.x is not None
-        if self._xw is None or not torch.equal(self._xw[0], weight.detach()):
+        current = self._xw is not None and torch.equal(self._xw[0], weight.detach())
+        if torch.is_grad_enabled() and weight.requires_grad and not defer:
+            # the sum of the deferred batches (if any) is handed on here; the next use
+            # forms X W anew (one step a batch: no X W without graph formed in vain)
+            leaf = self._xw[2] if current and self._xw is not None else None
+            self._xw = None
+            xw = self.x @ weight
+            if leaf is not None and leaf.grad is not None:
+                xw = _PlusGradient.apply(xw, leaf.grad)
+            return xw
+        if not current or self._xw is None:
             with torch.no_grad():
                 self._xw = (weight.detach().clone(), self.x @ weight, None)
         key, value, leaf = self._xw
         if not (torch.is_grad_enabled() and weight.requires_grad):
             return value
-        if defer:
-            if leaf is None:
-                leaf = value.detach().requires_grad_(True)
-                self._xw = (key, value, leaf)
-            return leaf
-        self._xw = (key, value, None)  # the sum is handed on below; a next epoch starts anew
-        xw = self.x @ weight
-        if leaf is not None and leaf.grad is not None:
-            xw = _PlusGradient.apply(xw, leaf.grad)
-        return xw
+        if leaf is None:
+            leaf = value.detach().requires_grad_(True)
+            self._xw = (key, value, leaf)
+        return leaf
 
     def products(self, idx: np.ndarray, weight: torch.Tensor, *, corrupted: bool = True,
                  defer: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
