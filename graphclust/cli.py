@@ -386,7 +386,7 @@ def _launch_ranks(args: argparse.Namespace, graph: Any) -> int:
 def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
                     params: dict[str, Any]) -> int:
     from graphclust.base import resolve_device
-    from graphclust.distributed import init_from_env
+    from graphclust.distributed import exit_rank, init_from_env
 
     if args.runs < 1:
         return _usage_error(f"--runs must be >= 1 but got {args.runs}.")
@@ -405,13 +405,16 @@ def _fit_and_report(args: argparse.Namespace, method: str, graph: Any,
     # a rank of torch.distributed (--nproc, or torchrun on one or several machines): only
     # rank 0 reports and writes
     ranks = init_from_env(str(params.get("device", args.device)))
-    try:
+    if ranks.size == 1:
         return _fit_and_write(args, method, graph, params, ranks.rank)
-    finally:
-        if ranks.size > 1:
-            import torch.distributed
+    try:
+        status = _fit_and_write(args, method, graph, params, ranks.rank)
+    except BaseException:
+        import torch.distributed
 
-            torch.distributed.destroy_process_group()
+        torch.distributed.destroy_process_group()
+        raise
+    exit_rank(status)  # ends the process (see there why), everything written
 
 
 def _fit_and_write(args: argparse.Namespace, method: str, graph: Any, params: dict[str, Any],

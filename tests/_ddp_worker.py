@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from graphclust import GMIM
-from graphclust.distributed import init_from_env, load_graph, shard
+from graphclust.distributed import exit_rank, init_from_env, load_graph, shard
 from graphclust.metrics import evaluate
 from graphclust.mixture import e_step, init_from_labels, m_step
 
@@ -42,7 +42,7 @@ def main(folder: str, out: str, batch_size: int) -> None:
         Path(out, "result.json").write_text(json.dumps({
             "em_diff": em_diff, "acc": acc, "ranks_agree": bool((labels == other).all()),
             "adjacency_mapped": bool(mapped), "epochs": model.n_iter_per_phase_}))
-    torch.distributed.destroy_process_group()
+    exit_rank(0)  # not a plain return: see exit_rank
 
 
 if __name__ == "__main__":
