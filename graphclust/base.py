@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from collections.abc import Generator as _Gen
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import torch
@@ -50,6 +50,10 @@ log = logging.getLogger("graphclust")
 EpochCallback = Callable[[str, int, int, dict[str, float]], None]
 #: ``step(epoch, batch) -> (loss to minimise, {term name: value to log})``
 StepFn = Callable[[int, Any], tuple[torch.Tensor, dict[str, Any]]]
+#: ``step(epoch, batch, last)`` of a phase with one Adam step an epoch (``accumulate``):
+#: ``last`` is True for the epoch's last batch, whose backward completes the epoch's gradient
+#: (under DistributedDataParallel, the one that all-reduces it)
+EpochStepFn = Callable[[int, Any, bool], tuple[torch.Tensor, dict[str, Any]]]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -282,7 +286,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self,
         phase: str,
         module: nn.Module,
-        step: StepFn,
+        step: StepFn | EpochStepFn,
         *,
         n_epochs: int,
         lr: float,
@@ -317,7 +321,9 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         the same epoch). ``accumulate``: one Adam step an epoch, on the gradient of the
         epoch's batches summed with weights len(batch) / (the epoch's total), i.e. the
         full-batch gradient of a mean loss computed batch by batch (memory of one batch;
-        under DistributedDataParallel the gradients are all-reduced once, at the last batch).
+        under DistributedDataParallel the gradients are all-reduced once, at the last batch);
+        the step is then called as ``step(epoch, batch, last)`` (:data:`EpochStepFn`), so
+        that a batch may leave part of its gradient to the epoch's last one.
         """
         if state is None:
             state = {}
@@ -384,7 +390,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                     w = float(len(batch)) if isinstance(batch, Sized) else 1.0
                     if not accumulate:
                         opt.zero_grad()
-                        loss, terms = step(epoch, batch)
+                        loss, terms = cast(StepFn, step)(epoch, batch)
                         loss.backward()
                         opt.step()
                     else:
@@ -393,7 +399,7 @@ class BaseGraphClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                         sync = (no_sync() if callable(no_sync) and not last_batch
                                 else contextlib.nullcontext())
                         with sync:
-                            loss, terms = step(epoch, batch)
+                            loss, terms = cast(EpochStepFn, step)(epoch, batch, last_batch)
                             (loss * (w / total)).backward()
                         if last_batch:
                             opt.step()

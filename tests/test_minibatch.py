@@ -173,22 +173,27 @@ def test_accumulated_batches_take_the_full_batch_step():
 
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(10, 3, generator=gen), torch.randn(10, generator=gen)
-    ends = []
+    ends, lasts = [], []
     for batches in ([np.arange(10)], [np.arange(4), np.arange(4, 10)]):
         est = BaseGraphClusterer()
         est.history_, est._phases, est.phase_seconds_ = {}, {}, {}
         lin = torch.nn.Linear(3, 1)
         torch.nn.init.ones_(lin.weight)
         torch.nn.init.zeros_(lin.bias)
+        seen = []
 
-        def step(epoch, idx, lin=lin):
+        def step(epoch, idx, last, lin=lin, seen=seen):
+            seen.append(last)
             loss = ((lin(x[idx]).squeeze(1) - y[idx]) ** 2).mean()
             return loss, {}
 
         est._train("fit", lin, step, n_epochs=3, lr=0.1, batches=lambda e, b=batches: b,
                    accumulate=True)
         ends.append(lin.weight.detach().clone())
+        lasts.append(seen)
     torch.testing.assert_close(ends[0], ends[1])
+    # the step hears which batch ends the epoch's gradient
+    assert lasts == [[True] * 3, [False, True] * 3]
 
 
 def test_minibatch_bad_parameters(graph):

@@ -14,7 +14,7 @@ computes it on another graph with the same features.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, Literal
 
@@ -296,19 +296,6 @@ class DGI(BaseGraphClusterer):
             net = nn.parallel.DistributedDataParallel(net, device_ids=ids)
         return net
 
-    def _epoch_plan(self, plan: list[np.ndarray], batches: Iterable[np.ndarray]
-                    ) -> list[np.ndarray]:
-        """The epoch's batches, kept in ``plan`` for :meth:`_defer`."""
-        plan[:] = list(batches)
-        return plan
-
-    def _defer(self, plan: list[np.ndarray], idx: np.ndarray) -> bool:
-        """Whether the batch ``idx`` may leave W's gradient to a later batch of the epoch:
-        with one step an epoch, every batch but the epoch's last (``plan``: the epoch's
-        batches, the very objects the training loop passes; see
-        :meth:`BatchPropagation.products`)."""
-        return self.batch_steps == "epoch" and len(plan) > 0 and idx is not plan[-1]
-
     def _batch_lr(self, n: int) -> float:
         """The learning rate of one step on node batches: ``lr`` with ``batch_steps="epoch"``
         (one step an epoch, as the full batch); with "batch", ``lr`` x (global batch / N).
@@ -341,14 +328,15 @@ class DGI(BaseGraphClusterer):
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         net = self._data_parallel(model, device)
 
-        plan: list[np.ndarray] = []
-
-        def batches(epoch: int) -> list[np.ndarray]:
+        def batches(epoch: int) -> Iterator[np.ndarray]:
             rows.set_corruption(torch.randperm(n, generator=gen).numpy())
-            return self._epoch_plan(plan, self._node_batches(n, gen))
+            return self._node_batches(n, gen)
 
-        def step(epoch: int, idx: np.ndarray) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            pos, neg, _ = net(rows, idx, self._defer(plan, idx))
+        def step(epoch: int, idx: np.ndarray, last: bool = True
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            # with one step an epoch, a batch but the last leaves W's gradient to the last
+            # (BatchPropagation.products, defer)
+            pos, neg, _ = net(rows, idx, not last)
             loss = infomax_loss(pos, neg)
             return loss, {"mi": loss}
 

@@ -247,21 +247,19 @@ class GMIM(DGI):
         state: dict[str, Any] = {"params": params, "gen": gen}
         net = self._data_parallel(model, device)
 
-        plan: list[np.ndarray] = []
-
-        def batches(epoch: int) -> list[np.ndarray]:
+        def batches(epoch: int) -> Iterator[np.ndarray]:
             h = self._embed_rows(model, rows, mine)
             for _ in range(self.em_steps):
                 resp, _ = e_step(h, state["params"])
                 state["params"] = m_step(h, resp, state["params"], self.reg_covar,
                                          reduce=w.all_reduce_ if w.size > 1 else None)
             rows.set_corruption(torch.randperm(n, generator=gen).numpy())
-            return self._epoch_plan(plan, (b for _ in range(self.grad_steps)
-                                           for b in self._node_batches(n, gen)))
+            return (b for _ in range(self.grad_steps) for b in self._node_batches(n, gen))
 
-        def step(epoch: int, idx: np.ndarray) -> tuple[torch.Tensor, dict[str, float]]:
+        def step(epoch: int, idx: np.ndarray, last: bool = True
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
             beta = math.tanh(c * epoch)
-            pos, neg, h = net(rows, idx, self._defer(plan, idx))
+            pos, neg, h = net(rows, idx, not last)  # not last: defer W's gradient (see DGI)
             l_mi = infomax_loss(pos, neg)
             l_nll = scale * nll(h, state["params"], "mean")
             return self.omega * l_mi + beta * l_nll, {"mi": l_mi.item(), "nll": l_nll.item(),
