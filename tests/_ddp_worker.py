@@ -4,6 +4,7 @@ GMIM fit on a generated graph shared through memory-mapped files. Rank 0 writes
 ``OUT/result.json``."""
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -31,6 +32,15 @@ def main(folder: str, out: str, batch_size: int) -> None:
         (sharded.weights, sharded.means, sharded.variances),
         (whole.weights, whole.means, whole.variances)))
     graph = load_graph(folder)
+    modes: list[str] = []  # how the mini-batch products went (DGI logs it)
+
+    class Modes(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "mini-batch products by" in record.getMessage():
+                modes.append(str(record.args[-1]))
+
+    logging.getLogger("graphclust").addHandler(Modes())
+    logging.getLogger("graphclust").setLevel(logging.INFO)
     model = GMIM(n_clusters=3, hidden=32, pretrain_epochs=60, patience=10, n_epochs=20,
                  n_init=3, batch_size=batch_size, random_state=0, device="cpu").fit(graph)
     acc = evaluate(graph.labels, model.labels_)["acc"]
@@ -41,7 +51,8 @@ def main(folder: str, out: str, batch_size: int) -> None:
     if w.rank == 0:
         Path(out, "result.json").write_text(json.dumps({
             "em_diff": em_diff, "acc": acc, "ranks_agree": bool((labels == other).all()),
-            "adjacency_mapped": bool(mapped), "epochs": model.n_iter_per_phase_}))
+            "adjacency_mapped": bool(mapped), "epochs": model.n_iter_per_phase_,
+            "modes": modes}))
     exit_rank(0)  # not a plain return: see exit_rank
 
 

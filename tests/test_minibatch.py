@@ -1,5 +1,6 @@
 """Mini-batch DGI/GMIM (``batch_size``) and data-parallel training on torch.distributed."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -230,10 +231,30 @@ def test_shared_graph_files_round_trip(graph, tmp_path):
         load_graph(tmp_path / "nothing")
 
 
-def test_two_ranks_on_torch_distributed_match_one(graph, tmp_path):
+def _sparse_words(graph):
+    """The graph with sparse bag-of-words features (500 words, 12 a node: 8 from its class's
+    40 words, 4 from 380 shared ones), wide and sparse enough that the mini-batch products go
+    through X W ("project" mode) and the batches but the last defer W's gradient."""
+    gen = np.random.default_rng(0)
+    n, k = graph.n_nodes, graph.n_classes
+    own = graph.labels[:, None] * 40 + gen.integers(0, 40, (n, 8))
+    shared = k * 40 + gen.integers(0, 380, (n, 4))
+    cols = np.concatenate([own, shared], 1)
+    x = sp.csr_matrix((np.ones(cols.size, np.float32), (np.repeat(np.arange(n), 12),
+                       cols.ravel())), shape=(n, k * 40 + 380))
+    x.data[:] = 1.0
+    return dataclasses.replace(graph, features=x)
+
+
+@pytest.mark.parametrize("features", ["dense", "sparse"])
+def test_two_ranks_on_torch_distributed_match_one(graph, tmp_path, features):
     """2 processes (gloo) through torchrun: the sharded EM statistics equal one process's,
     both ranks end with the same labels, and the 2-rank fit (global batches of 2 x 32)
-    reaches the quality of a 1-rank fit with batches of 64 on the same graph."""
+    reaches the quality of a 1-rank fit with batches of 64 on the same graph: with 20 dense
+    features (products by rows of S X) and with 500 sparse ones (through X W, whose gradient
+    the epoch's batches hand to the last one, all-reduced there)."""
+    if features == "sparse":
+        graph = _sparse_words(graph)
     save_graph(graph, tmp_path / "graph")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
@@ -243,6 +264,7 @@ def test_two_ranks_on_torch_distributed_match_one(graph, tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["em_diff"] < 1e-10, result
     assert result["ranks_agree"] and result["adjacency_mapped"], result
+    assert result["modes"] == ["rows" if features == "dense" else "project"], result
     one = GMIM(n_clusters=3, hidden=32, pretrain_epochs=60, patience=10, n_epochs=20, n_init=3,
                batch_size=64, random_state=0, device="cpu").fit(graph)
     acc_one = evaluate(graph.labels, one.labels_)["acc"]
